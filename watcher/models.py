@@ -1,0 +1,99 @@
+"""Plain data passed along the pipeline: fetch -> parse -> match -> store -> notify.
+
+Everything here is immutable and free of I/O so every stage can be tested on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["feed", "json", "html"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of sources.yaml, defaults applied, `${VAR}` already substituted."""
+
+    id: str
+    url: str
+    name: str = ""
+    kind: Kind = "feed"
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+    interval: float = 600.0  # seconds
+    timeout: float = 20.0  # seconds, whole request
+    max_bytes: int = 10_000_000
+    items: str | None = None  # json: dotted path; html: CSS selector
+    fields: dict[str, str] = field(default_factory=dict)  # announcement field -> source field
+    headers: dict[str, str] = field(default_factory=dict)  # extra request headers
+    encoding: str | None = None  # force a charset, overriding header and document
+    alert_after: float = 86_400.0  # seconds of failure before one ops alert
+    line: int = 0  # line in sources.yaml, for messages
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """One public call as read from a source; all text NFKC-normalised."""
+
+    source: str  # Source.id
+    id: str  # guid; else canonical link; else hash of title+date
+    title: str
+    link: str | None  # absolute
+    summary: str = ""  # plain text
+    published: str | None = None  # ISO 8601 with +09:00, None when the source gives no date
+    deadline: str | None = None  # ISO date (YYYY-MM-DD) or None
+    agency: str | None = None
+    canonical: str | None = None  # canonical link (see watcher.links.canonical_link)
+
+    @property
+    def key(self) -> str:
+        """Identity across sources: canonical link, else source:id."""
+        return self.canonical or f"{self.source}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ("title", "summary")
+    sources: tuple[str, ...] | None = None  # None: every source
+    channel: str = "#gongmo"
+    mention: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...] = ()
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    max_age: float = 14 * 86_400.0  # seconds
+    digest_over: int = 5
+    ops_channel: str | None = None  # source health and config problems; None: log only
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule matching one announcement."""
+
+    rule: str
+    channel: str
+    keywords: tuple[str, ...]  # the keywords (as written in rules.yaml) that matched
+    mention: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: tuple[Source, ...]
+    rules: RuleSet
+    sources_path: str = "sources.yaml"
+    rules_path: str = "rules.yaml"
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
