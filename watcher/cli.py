@@ -1,0 +1,364 @@
+"""The `watcher` command line: a thin click layer over the pipeline modules.
+
+Every WatcherError becomes one line on stderr (config errors exit 2); no traceback reaches a user
+unless WATCHER_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import config as config_mod
+from .errors import ConfigError, WatcherError
+from .models import Config
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+PATHS = {  # option -> (environment variable, default)
+    "sources": ("WATCHER_SOURCES", "./sources.yaml"),
+    "rules": ("WATCHER_RULES", "./rules.yaml"),
+    "db": ("WATCHER_DB", "./db/watcher.db"),
+}
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.find_root().meta[f"watcher.{param.name}"] = value
+    return value
+
+
+def path_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sources/--rules/--db, accepted before or after the command name."""
+    for name, (env, default) in reversed(PATHS.items()):
+        func = click.option(
+            f"--{name}", metavar="FILE", default=None, expose_value=False, callback=_remember,
+            is_eager=True, help=f"{name} file [env {env}; default {default}]",
+        )(func)
+    return func
+
+
+def setting(name: str) -> str:
+    ctx = click.get_current_context()
+    env, default = PATHS[name]
+    return ctx.find_root().meta.get(f"watcher.{name}") or os.environ.get(env) or default
+
+
+def load() -> Config:
+    return config_mod.load_config(setting("sources"), setting("rules"))
+
+
+def open_store():  # noqa: ANN201 - imported lazily to keep `watcher check` light
+    from .store import Store
+
+    return Store(setting("db"))
+
+
+def json_out(rows: list[dict[str, Any]]) -> None:
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+
+
+def iso_day(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.replace(".", "-")).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date like 2026-11-01") from None
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(2)
+        except WatcherError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("WATCHER_DEBUG"):
+                raise
+            click.echo(f"error: unexpected {type(exc).__name__}: {exc} (WATCHER_DEBUG=1 shows more)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@path_options
+@click.option("-v", "--verbose", is_flag=True, help="log every poll to stderr")
+@click.version_option(package_name="gongmo-watcher")
+def cli(verbose: bool) -> None:
+    """Watch Korean public-call sources and alert Slack on the calls your rules care about.
+
+    Example: watcher once
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+
+
+def command(group: click.Group = cli, **kwargs: Any) -> Callable[..., Any]:
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        return group.command(context_settings=CONTEXT, **kwargs)(path_options(func))
+
+    return wrap
+
+
+@command()
+def check() -> None:
+    """Validate sources.yaml and rules.yaml; print FILE:LINE: message for each problem.
+
+    Example: watcher check --rules my-rules.yaml
+    """
+    cfg, problems, notes = config_mod.check(setting("sources"), setting("rules"))
+    for line in notes:
+        click.echo(line)
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        sys.exit(2)
+    assert cfg is not None
+    enabled = sum(1 for s in cfg.sources if s.enabled)
+    click.echo(f"ok: {enabled} of {len(cfg.sources)} sources enabled, {len(cfg.rules.rules)} rules")
+
+
+@command()
+@click.option("--source", "only", multiple=True, metavar="ID", help="poll only this source (repeatable)")
+def once(only: tuple[str, ...]) -> None:
+    """Poll every enabled source now, store, match and send pending alerts.
+
+    Example: watcher once --source ntis
+    """
+    from .deliver import make_sender
+    from .run import run_once
+
+    cfg = load()
+    unknown = [s for s in only if cfg.source(s) is None]
+    if unknown:
+        raise click.BadParameter(f"unknown source id: {', '.join(unknown)}", param_hint="--source")
+    store = open_store()
+    remember_rules(store, cfg)
+    report = run_once(cfg, store, make_sender(os.environ), list(only) or None)
+    for r in report.sources:
+        detail = r.error if r.error else f"{r.items} items, {r.new} new, {r.alerts} alerts queued"
+        click.echo(f"{r.id:<20} {r.status:<12} {detail}")
+    d = report.delivery
+    click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))
+
+
+def remember_rules(store: Any, cfg: Config) -> None:
+    """Keep the text of the rules in force, for `rules test --diff`."""
+    text = Path(cfg.rules_path).read_text(encoding="utf-8")
+    store.db["meta"].upsert({"key": "rules_in_force", "value": text}, pk="key")
+
+
+@command()
+def run() -> None:
+    """Poll each source on its interval until SIGINT/SIGTERM; reload edited config files.
+
+    Example: WATCHER_DB=/data/watcher.db watcher run
+    """
+    from .deliver import make_sender
+    from .run import Runner
+
+    cfg = load()
+    store = open_store()
+    remember_rules(store, cfg)
+    sources_path, rules_path = setting("sources"), setting("rules")
+
+    def reload() -> Config:
+        new = config_mod.load_config(sources_path, rules_path)
+        remember_rules(store, new)
+        return new
+
+    runner = Runner(cfg, store, make_sender(os.environ), reload=reload,
+                    fingerprint=lambda: config_mod.config_fingerprint(sources_path, rules_path))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: runner.stop.set())
+    logging.getLogger("watcher").warning("watching %d sources", sum(s.enabled for s in cfg.sources))
+    runner.run_forever()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # do not wait for fetches still in flight; every write is committed
+
+
+def search_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed([
+        click.option("--since", metavar="DATE", help="published on or after (YYYY-MM-DD)"),
+        click.option("--until", metavar="DATE", help="published on or before (YYYY-MM-DD)"),
+        click.option("--source", metavar="ID", help="only this source"),
+        click.option("--rule", metavar="NAME", help="only announcements this rule matched"),
+    ]):
+        func = opt(func)
+    return func
+
+
+@command()
+@click.argument("query", required=False, default="")
+@search_options
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--open", "open_only", is_flag=True, help="only calls whose deadline is still ahead")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array")
+@click.option("--csv", "as_csv", is_flag=True, help="print CSV")
+def search(query: str, since: str | None, until: str | None, source: str | None, rule: str | None,
+           limit: int, open_only: bool, as_json: bool, as_csv: bool) -> None:
+    """Full-text search of stored announcements, newest first (Korean words of any length).
+
+    Example: watcher search 특구 --since 2026-11-01 --open
+    """
+    from .notify import d_day
+    from .run import now_kst
+
+    today = now_kst().date()
+    rows = open_store().search(query, since=iso_day(since), until=iso_day(until), source=source, rule=rule,
+                               limit=limit, open_only=open_only, today=today.isoformat())
+    if as_json:
+        json_out(rows)
+        return
+    if as_csv:
+        fields = ["published", "deadline", "source", "title", "link", "rules", "id"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "rules": " ".join(row.get("rules") or [])})
+        return
+    if not rows:
+        click.echo("no announcements found")
+        return
+    for row in rows:
+        dday = d_day(row.get("deadline"), today)
+        deadline = f"{row['deadline']} {dday}" if row.get("deadline") else "-"
+        rules = ",".join(row.get("rules") or [])
+        click.echo(f"{(row.get('published') or '')[:10]}  {deadline:<18} {row['source']:<12} {row['title']}")
+        click.echo(f"{'':12}{row.get('link') or ''}" + (f"  [{rules}]" if rules else ""))
+
+
+@cli.group(cls=Group, context_settings=CONTEXT)
+def rules() -> None:
+    """Work with rules.yaml."""
+
+
+@command(group=rules, name="test")
+@click.option("--rule", metavar="NAME", help="only this rule")
+@click.option("--since", metavar="DATE", help="only announcements published on or after DATE")
+@click.option("--diff", is_flag=True,
+              help="show what the current rules.yaml would add or drop against the rules in force "
+                   "(the file last used by once/run, or --base)")
+@click.option("--base", metavar="FILE", help="with --diff: compare against this rules file")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array")
+def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None, as_json: bool) -> None:
+    """Apply the current rules.yaml to stored announcements; sends nothing.
+
+    Example: watcher rules test --rule medical-devices --since 2026-11-01
+    """
+    from .backtest import backtest
+    from .backtest import diff as diff_rules
+    from .match import Matcher
+
+    cfg = load()
+    if rule and rule not in {r.name for r in cfg.rules.rules}:
+        raise click.BadParameter(f"no rule named '{rule}' in {cfg.rules_path}", param_hint="--rule")
+    store = open_store()
+    anns = list(store.announcements(since=iso_day(since)))
+    if diff:
+        old = _rules_in_force(store, base, cfg)
+        result = diff_rules(Matcher(old), Matcher(cfg.rules), anns)
+        rows = [{"change": kind, **row} for kind in ("added", "dropped") for row in result[kind]
+                if not rule or row["rule"] == rule]
+    else:
+        rows = backtest(Matcher(cfg.rules), anns, rule=rule)
+    if as_json:
+        json_out(rows)
+        return
+    if not rows:
+        click.echo("no changes" if diff else "no stored announcement matches")
+        return
+    for row in rows:
+        mark = {"added": "+ ", "dropped": "- "}.get(row.get("change", ""), "")
+        keywords = ", ".join(row.get("keywords") or [])
+        click.echo(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({keywords})")
+    click.echo(f"{len(rows)} {'changes' if diff else 'matches'}")
+
+
+def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
+    import tempfile
+
+    source_ids = [s.id for s in cfg.sources]
+    if base:
+        return config_mod.load_rules(base, source_ids)
+    row = store.db["meta"].get("rules_in_force") if "meta" in store.db.table_names() else None
+    if row is None:
+        raise click.UsageError("no rules in force recorded yet (run `watcher once` first, or pass --base FILE)")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8", delete=False) as fh:
+        fh.write(row["value"])
+    try:
+        return config_mod.load_rules(fh.name, source_ids)
+    finally:
+        os.unlink(fh.name)
+
+
+@command()
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array")
+def status(as_json: bool) -> None:
+    """One row per source: last success, last error, consecutive failures, items stored.
+
+    Example: watcher status --json
+    """
+    rows = open_store().status()
+    if as_json:
+        json_out(rows)
+        return
+    if not rows:
+        click.echo("no source polled yet (run `watcher once`)")
+        return
+    click.echo(f"{'source':<16} {'last success':<17} {'failures':>8} {'items':>6}  last error")
+    for row in rows:
+        ok = (row.get("last_success") or "never")[:16]
+        click.echo(f"{row['id']:<16} {ok:<17} {row.get('failures') or 0:>8} {row.get('items') or 0:>6}  "
+                   f"{row.get('last_error') or ''}")
+
+
+@command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the search page: /search?q=QUERY&source=ID&rule=NAME&since=DATE.
+
+    Example: watcher serve --port 8080
+    """
+    from .web import serve as serve_web
+
+    store = open_store()  # creates / migrates the database before serving
+    click.echo(f"serving http://{host}:{port}/search", err=True)
+    serve_web(str(store.path) if hasattr(store, "path") else setting("db"), host, port)
+
+
+@command()
+def demo() -> None:
+    """Run the whole pipeline on bundled sample sources; alerts go to standard output.
+
+    Example: watcher demo
+    """
+    from .demo import run_demo
+
+    run_demo(setting("rules"))
+
+
+def main() -> None:
+    cli(prog_name="watcher")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+

@@ -1,0 +1,209 @@
+"""HTTP for sources: one polite request per poll.
+
+- one `requests.Session` (connection pooling), a `User-Agent` naming the product;
+- `timeout` bounds the whole request (connect + every read + the body), not each socket call;
+- bodies are streamed and refused past `max_bytes` (nothing is stored from a refused body);
+- conditional GET: the ETag / Last-Modified of the last good body are sent back, 304 means
+  "not modified"; a 200 whose body hashes like the last one is "unchanged" (no re-parse);
+- 429 / 503 report the `Retry-After` the server asked for.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from . import __version__
+from .errors import FetchError
+from .models import Source
+
+USER_AGENT = f"gongmo-watcher/{__version__} (public-call watcher; polite polling)"
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FetchState:
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass
+class FetchResult:
+    status: Literal["ok", "not_modified", "unchanged"]
+    url: str
+    body: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    more_bodies: list[bytes] = field(default_factory=list)  # further pages (json paging)
+
+
+def make_session(pool_size: int = 32) -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = "gzip, deflate"
+    return session
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+def body_hash(*bodies: bytes) -> str:
+    digest = hashlib.sha256()
+    for body in bodies:
+        digest.update(hashlib.sha256(body).digest())
+    return digest.hexdigest()
+
+
+def _get(session: requests.Session, source: Source, url: str, headers: dict[str, str]) -> requests.Response:
+    started = time.monotonic()
+    try:
+        response = session.get(
+            url, headers=headers, timeout=(source.timeout, source.timeout), stream=True, allow_redirects=True
+        )
+    except requests.exceptions.Timeout:
+        raise FetchError(f"timeout after {source.timeout:g}s") from None
+    except requests.exceptions.SSLError as exc:
+        raise FetchError(f"TLS error: {_short(exc)}") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise FetchError(f"connection failed: {_short(exc)}") from None
+    except requests.exceptions.RequestException as exc:
+        raise FetchError(_short(exc)) from None
+    response._watcher_started = started  # type: ignore[attr-defined]
+    return response
+
+
+def _read(response: requests.Response, source: Source) -> bytes:
+    """Stream the body within the size cap and the whole-request deadline."""
+    started: float = getattr(response, "_watcher_started", time.monotonic())
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > source.max_bytes:
+        response.close()
+        raise FetchError(f"body of {int(length)} bytes exceeds max_bytes {source.max_bytes}")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            if size > source.max_bytes:
+                raise FetchError(f"body exceeds max_bytes {source.max_bytes}")
+            if time.monotonic() - started > source.timeout:
+                raise FetchError(f"timeout after {source.timeout:g}s")
+            chunks.append(chunk)
+    except requests.exceptions.RequestException as exc:
+        if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc):
+            raise FetchError(f"timeout after {source.timeout:g}s") from None
+        raise FetchError(f"body cut off: {_short(exc)}") from None
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def _check_status(response: requests.Response) -> None:
+    code = response.status_code
+    if code in (429, 503):
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        response.close()
+        hint = f", retry after {wait:g}s" if wait is not None else ""
+        raise FetchError(f"HTTP {code}{hint}", retry_after=wait)
+    if code >= 400:
+        response.close()
+        raise FetchError(f"HTTP {code} {response.reason or ''}".strip())
+
+
+def fetch(session: requests.Session, source: Source, state: FetchState | None = None) -> FetchResult:
+    """One poll of `source`. Raises FetchError (`fetch: ...`) for every failure."""
+    state = state or FetchState()
+    headers = dict(source.headers)
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    response = _get(session, source, source.url, headers)
+    if response.status_code == 304:
+        response.close()
+        return FetchResult("not_modified", response.url, etag=state.etag, last_modified=state.last_modified,
+                           body_hash=state.body_hash)
+    _check_status(response)
+    body = _read(response, source)
+    result = FetchResult(
+        "ok",
+        response.url,
+        body=body,
+        content_type=response.headers.get("Content-Type"),
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )
+    if source.paging:
+        result.more_bodies = _more_pages(session, source, body)
+    result.body_hash = body_hash(body, *result.more_bodies)
+    if state.body_hash and result.body_hash == state.body_hash:
+        result.status = "unchanged"
+    return result
+
+
+def with_query(url: str, **params: str) -> str:
+    """`url` with the given query parameters set (others kept in order)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":/@$,;")))
+
+
+def _more_pages(session: requests.Session, source: Source, first: bytes) -> list[bytes]:
+    """For APIs listing oldest first, the newest items sit on the last pages: fetch those too."""
+    from .parse.jsonapi import total_count
+
+    paging = source.paging or {}
+    if paging.get("order", "newest-first") != "oldest-first":
+        return []
+    total = total_count(source, first)
+    size_param, page_param = paging.get("size"), paging.get("page")
+    if not total or not page_param:
+        return []
+    size = 10
+    if size_param:
+        current = dict(parse_qsl(urlsplit(source.url).query)).get(size_param)
+        size = int(current) if current and current.isdigit() else size
+    last = max(1, -(-total // size))
+    max_pages = int(paging.get("max_pages", 2))
+    pages = [p for p in range(last, max(1, last - max_pages + 1) - 1, -1) if p != 1]
+    bodies = []
+    for page in pages:
+        url = with_query(source.url, **{page_param: str(page)})
+        response = _get(session, source, url, dict(source.headers))
+        _check_status(response)
+        bodies.append(_read(response, source))
+    return bodies
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+

@@ -1,0 +1,326 @@
+"""One poll cycle (`run_once`) and the scheduled loop (`Runner.run_forever`).
+
+A poll is fetch -> parse -> match in a worker thread (network and parsing never block the
+others; at most PER_HOST requests to one host at a time), then store in the main thread, one
+transaction per source. A failing source is recorded on its row and the cycle moves on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+import schedule
+
+from .deliver import DeliveryReport, Sender, deliver
+from .errors import ConfigError, SourceError
+from .fetch import FetchResult, FetchState, fetch, make_session
+from .match import Matcher
+from .models import Announcement, Config, Hit, Source
+from .parse import parse
+from .store import Store
+
+log = logging.getLogger("watcher")
+KST = ZoneInfo("Asia/Seoul")
+PER_HOST = 4
+WORKERS = 32
+BACKOFF_CAP = 6 * 3600.0
+
+
+def now_kst() -> datetime:
+    return datetime.now(KST)
+
+
+@dataclass
+class Polled:
+    """What a worker hands back to the main thread for one source."""
+
+    source: Source
+    fetched: FetchResult | None = None
+    items: list[tuple[Announcement, list[Hit]]] = field(default_factory=list)
+    error: SourceError | None = None
+
+
+@dataclass
+class SourceReport:
+    id: str
+    status: str  # ok | not_modified | unchanged | error | skipped
+    items: int = 0
+    new: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+class HostLimiter:
+    """At most `limit` requests in flight to one host."""
+
+    def __init__(self, limit: int = PER_HOST) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._sems: dict[str, threading.Semaphore] = {}
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        with self._lock:
+            return self._sems.setdefault(host, threading.Semaphore(self.limit))
+
+
+def poll(source: Source, session: requests.Session, state: FetchState, matcher: Matcher,
+         limiter: HostLimiter) -> Polled:
+    """Fetch, parse and match one source. Never raises for source problems."""
+    result = Polled(source)
+    try:
+        with limiter(source.url):
+            result.fetched = fetch(session, source, state)
+        if result.fetched.status != "ok":
+            return result
+        anns: list[Announcement] = []
+        for body in [result.fetched.body, *result.fetched.more_bodies]:
+            anns.extend(parse(source, body, result.fetched.content_type, result.fetched.url))
+        result.items = [(ann, matcher.match(ann)) for ann in _unique(anns)]
+    except SourceError as exc:
+        result.error = exc
+    except Exception as exc:  # a parser bug must not stop the cycle either
+        log.exception("unexpected error polling %s", source.id)
+        result.error = SourceError("parse", f"unexpected {type(exc).__name__}: {exc}")
+    return result
+
+
+def _unique(anns: Iterable[Announcement]) -> list[Announcement]:
+    seen: dict[str, Announcement] = {}
+    for ann in anns:
+        seen.setdefault(ann.id, ann)
+    return list(seen.values())
+
+
+def backoff_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
+    """Seconds until the next poll after `failures` consecutive failures (exponential, capped)."""
+    if failures <= 0:
+        delay = interval
+    else:
+        delay = min(interval * (2 ** (failures - 1)), max(interval, BACKOFF_CAP))
+    return max(delay, retry_after or 0.0)
+
+
+class Cycle:
+    """Shared machinery for `once` and `run`: session, pool, matcher and the store."""
+
+    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime] = now_kst) -> None:
+        self.store = store
+        self.clock = clock
+        self.session = make_session()
+        self.limiter = HostLimiter()
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll")
+        self.set_config(config)
+
+    def set_config(self, config: Config) -> None:
+        self.config = config
+        self.matcher = Matcher(config.rules)
+
+    def fetch_state(self, source_id: str) -> FetchState:
+        row = self.store.source_state(source_id) or {}
+        return FetchState(row.get("etag"), row.get("last_modified"), row.get("body_hash"))
+
+    def submit(self, source: Source) -> Future[Polled]:
+        state = self.fetch_state(source.id)
+        return self.pool.submit(poll, source, self.session, state, self.matcher, self.limiter)
+
+    def blocked_until(self, source: Source, now: datetime) -> datetime | None:
+        """A time before which the source asked not to be polled (Retry-After), if any."""
+        row = self.store.source_state(source.id) or {}
+        until = row.get("next_poll_after")
+        if until and datetime.fromisoformat(until) > now:
+            return datetime.fromisoformat(until)
+        return None
+
+    def record(self, polled: Polled) -> SourceReport:
+        """Main thread: store what a worker found, and the source's health."""
+        source, now = polled.source, self.clock()
+        if polled.error is not None:
+            self.store.record_failure(source, now, str(polled.error), polled.error.retry_after)
+            self._health_alert(source, now, down=True)
+            return SourceReport(source.id, "error", error=str(polled.error))
+        fetched = polled.fetched
+        assert fetched is not None
+        was_failing = bool((self.store.source_state(source.id) or {}).get("down_alerted"))
+        if fetched.status == "ok":
+            result = self.store.ingest(source, polled.items, now, self.config.rules.max_age)
+            report = SourceReport(source.id, "ok", result.seen, result.new, result.alerts_queued)
+        else:
+            report = SourceReport(source.id, fetched.status)
+        self.store.record_success(source, now, fetched.etag, fetched.last_modified, fetched.body_hash)
+        if was_failing:
+            self._health_alert(source, now, down=False)
+        return report
+
+    def _health_alert(self, source: Source, now: datetime, down: bool) -> None:
+        """One ops alert when a source has failed for `alert_after`, one when it recovers."""
+        row = self.store.source_state(source.id) or {}
+        channel = self.config.rules.ops_channel
+        if down:
+            since = row.get("failing_since")
+            if row.get("down_alerted") or not since:
+                return
+            if (now - datetime.fromisoformat(since)).total_seconds() < source.alert_after:
+                return
+            text = (f"source '{source.label}' ({source.id}) has failed since {since[:16]}: "
+                    f"{row.get('last_error')}")
+            key = f"ops:down:{source.id}:{since}"
+        else:
+            text = f"source '{source.label}' ({source.id}) recovered"
+            key = f"ops:up:{source.id}:{now.isoformat()}"
+        self.store.db["sources"].update(source.id, {"down_alerted": 1 if down else 0})
+        log.warning(text)
+        if channel:
+            self.store.enqueue_ops(channel, key, text, now)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+
+
+def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = True) -> list[SourceReport]:
+    """Poll the given sources concurrently; store each as it completes; reports in source order."""
+    reports: dict[str, SourceReport] = {}
+    futures = []
+    now = cycle.clock()
+    for source in sources:
+        until = cycle.blocked_until(source, now) if honour_retry_after else None
+        if until is not None:
+            reports[source.id] = SourceReport(source.id, "skipped", error=f"retry after {until.isoformat()}")
+            continue
+        futures.append(cycle.submit(source))
+    for future in as_completed(futures):
+        polled = future.result()
+        reports[polled.source.id] = cycle.record(polled)
+    return [reports[s.id] for s in sources]
+
+
+@dataclass
+class OnceReport:
+    sources: list[SourceReport]
+    delivery: DeliveryReport
+
+
+def run_once(config: Config, store: Store, sender: Sender, only: list[str] | None = None,
+             clock: Callable[[], datetime] = now_kst) -> OnceReport:
+    """`watcher once`: poll every enabled source (or only the given ids), then deliver pending alerts."""
+    sources = [s for s in config.sources if s.enabled and (not only or s.id in only)]
+    cycle = Cycle(config, store, clock)
+    try:
+        reports = poll_all(cycle, sources)
+    finally:
+        cycle.close()
+    delivery = deliver(store, sender, clock(), config.rules.digest_over)
+    return OnceReport(reports, delivery)
+
+
+class Runner:
+    """`watcher run`: each source on its own interval (with jitter and backoff), alerts delivered
+    between polls, rules.yaml / sources.yaml reloaded when edited. `stop` ends it cleanly."""
+
+    def __init__(self, config: Config, store: Store, sender: Sender,
+                 reload: Callable[[], Config] | None = None,
+                 fingerprint: Callable[[], object] | None = None,
+                 clock: Callable[[], datetime] = now_kst, tick: float = 0.5) -> None:
+        self.cycle = Cycle(config, store, clock)
+        self.store, self.sender, self.clock, self.tick = store, sender, clock, tick
+        self.reload, self.fingerprint = reload, fingerprint
+        self.stop = threading.Event()
+        self.in_flight: dict[str, Future[Polled]] = {}
+        self.not_before: dict[str, datetime] = {}
+        self.scheduler = schedule.Scheduler()
+        self._seen_print = fingerprint() if fingerprint else None
+        self._reschedule(config)
+
+    def _reschedule(self, config: Config) -> None:
+        self.scheduler.clear()
+        for source in config.sources:
+            if not source.enabled:
+                continue
+            low = max(1, int(source.interval * 0.9))
+            high = max(low + 1, int(source.interval * 1.1))
+            self.scheduler.every(low).to(high).seconds.do(self._due, source.id)
+            self._due(source.id)  # first poll now
+
+    def _due(self, source_id: str) -> None:
+        source = self.cycle.config.source(source_id)
+        if source is None or not source.enabled or source_id in self.in_flight:
+            return
+        now = self.clock()
+        if source_id in self.not_before and now < self.not_before[source_id]:
+            return
+        if self.cycle.blocked_until(source, now) is not None:
+            return
+        self.in_flight[source_id] = self.cycle.submit(source)
+
+    def _collect(self) -> int:
+        alerts = 0
+        for source_id, future in list(self.in_flight.items()):
+            if not future.done():
+                continue
+            del self.in_flight[source_id]
+            polled = future.result()
+            if self.cycle.config.source(source_id) is None:
+                continue  # removed by a reload while in flight
+            report = self.cycle.record(polled)
+            alerts += report.alerts
+            row = self.store.source_state(source_id) or {}
+            failures = int(row.get("failures") or 0)
+            if report.status == "error":
+                delay = backoff_delay(polled.source.interval, failures)
+                self.not_before[source_id] = self.clock() + _seconds(delay)
+                log.warning("%s: %s (failure %d, next try in %ds)", source_id, report.error, failures, delay)
+            else:
+                self.not_before.pop(source_id, None)
+                log.info("%s: %s, %d items, %d new, %d alerts", source_id, report.status,
+                         report.items, report.new, report.alerts)
+        return alerts
+
+    def _maybe_reload(self) -> None:
+        if not (self.reload and self.fingerprint):
+            return
+        current = self.fingerprint()
+        if current == self._seen_print:
+            return
+        self._seen_print = current
+        try:
+            config = self.reload()
+        except ConfigError as exc:
+            log.error("config edit rejected, keeping the last good config:\n%s", exc)
+            channel = self.cycle.config.rules.ops_channel
+            if channel:
+                digest = hashlib.sha1(str(exc).encode()).hexdigest()[:12]
+                self.store.enqueue_ops(channel, f"ops:config:{digest}",
+                                       "config edit rejected, last good config stays in force:\n" + str(exc),
+                                       self.clock())
+            return
+        self.cycle.set_config(config)
+        self._reschedule(config)
+        log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
+
+    def run_forever(self) -> None:
+        last_delivery = 0.0
+        while not self.stop.is_set():
+            self._maybe_reload()
+            self.scheduler.run_pending()
+            queued = self._collect()
+            if queued or time.monotonic() - last_delivery > 5:
+                deliver(self.store, self.sender, self.clock(), self.cycle.config.rules.digest_over,
+                        stop=self.stop)
+                last_delivery = time.monotonic()
+            self.stop.wait(self.tick)
+        self.cycle.close()
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
