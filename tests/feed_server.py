@@ -22,6 +22,7 @@ class Route:
     delay: float = 0.0  # seconds before answering
     conditional: bool = True  # send ETag / Last-Modified, answer 304 when they match
     last_modified: str = "Sat, 21 Nov 2026 09:00:00 GMT"
+    trickle: float | None = None  # send the body in 1 KB pieces this many seconds apart, no length
 
 
 @dataclass
@@ -98,6 +99,15 @@ class FeedServer:
                     handler.send_header("ETag", etag)
                     handler.send_header("Last-Modified", route.last_modified)
                 handler.send_header("Content-Type", route.content_type)
+            if route and route.trickle is not None and status == 200:
+                handler.send_header("Connection", "close")
+                handler.end_headers()
+                for i in range(0, len(body), 1024):
+                    handler.wfile.write(body[i:i + 1024])
+                    handler.wfile.flush()
+                    time.sleep(route.trickle)
+                handler.close_connection = True
+                return
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             if status != 304:

@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from . import __version__
 from .errors import FetchError
@@ -109,15 +110,19 @@ def _read(response: requests.Response, source: Source) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(CHUNK):
+        while True:
+            # read1: whatever has arrived (up to CHUNK), so a slow trickle still meets the deadline
+            chunk = response.raw.read1(CHUNK, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > source.max_bytes:
                 raise FetchError(f"body exceeds max_bytes {source.max_bytes}")
             if time.monotonic() - started > source.timeout:
                 raise FetchError(f"timeout after {source.timeout:g}s")
             chunks.append(chunk)
-    except requests.exceptions.RequestException as exc:
-        if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc):
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        if "timed out" in str(exc).lower() or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
             raise FetchError(f"timeout after {source.timeout:g}s") from None
         raise FetchError(f"body cut off: {_short(exc)}") from None
     finally:

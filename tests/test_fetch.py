@@ -1,0 +1,97 @@
+"""fetch.py against a real local HTTP server: limits, conditional GET, Retry-After."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.feed_server import FeedServer
+from watcher.errors import FetchError
+from watcher.fetch import USER_AGENT, FetchState, fetch, make_session, retry_after_seconds, with_query
+from watcher.models import Source
+
+
+@pytest.fixture()
+def server():
+    with FeedServer() as s:
+        yield s
+
+
+def src(server: FeedServer, path: str, **kw) -> Source:
+    return Source(id="t", url=server.url(path), **kw)
+
+
+def test_ok_body_with_validators_and_user_agent(server):
+    server.set("/f", "<rss/>")
+    result = fetch(make_session(), src(server, "/f"))
+    assert result.status == "ok" and result.body == b"<rss/>"
+    assert result.etag and result.last_modified and result.body_hash
+    assert server.hits_for("/f")[0].headers["User-Agent"] == USER_AGENT
+
+
+def test_conditional_get_sends_validators_and_reads_304(server):
+    server.set("/f", "<rss/>")
+    session = make_session()
+    first = fetch(session, src(server, "/f"))
+    second = fetch(session, src(server, "/f"), FetchState(first.etag, first.last_modified, first.body_hash))
+    assert second.status == "not_modified"
+    assert server.hits_for("/f")[-1].headers["If-None-Match"] == first.etag
+
+
+def test_same_body_without_validators_is_unchanged(server):
+    server.set("/f", "<rss/>", conditional=False)
+    session = make_session()
+    first = fetch(session, src(server, "/f"))
+    again = fetch(session, src(server, "/f"), FetchState(body_hash=first.body_hash))
+    assert again.status == "unchanged"
+
+
+def test_body_over_max_bytes_is_refused_by_length(server):
+    server.set("/big", b"x" * 5000)
+    with pytest.raises(FetchError, match="exceeds max_bytes 1000"):
+        fetch(make_session(), src(server, "/big", max_bytes=1000))
+
+
+def test_streamed_body_over_max_bytes_is_refused(server):
+    server.set("/big", b"x" * 5000, trickle=0)
+    with pytest.raises(FetchError, match="exceeds max_bytes 2000"):
+        fetch(make_session(), src(server, "/big", max_bytes=2000))
+
+
+def test_timeout_bounds_the_whole_request(server):
+    server.set("/slow", b"y" * 10 * 1024, trickle=0.3)  # each read is quick, the whole is ~3 s
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timeout after 1s"):
+        fetch(make_session(), src(server, "/slow", timeout=1.0))
+    assert time.monotonic() - started < 2.5
+
+
+def test_server_error_is_a_fetch_error(server):
+    server.set("/e", "boom", status=500)
+    with pytest.raises(FetchError, match="HTTP 500"):
+        fetch(make_session(), src(server, "/e"))
+
+
+def test_429_reports_retry_after(server):
+    server.set("/r", "", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(FetchError) as err:
+        fetch(make_session(), src(server, "/r"))
+    assert err.value.retry_after == 120 and str(err.value) == "fetch: HTTP 429, retry after 120s"
+
+
+def test_connection_refused_is_one_line():
+    with pytest.raises(FetchError, match="^fetch: connection failed"):
+        fetch(make_session(), Source(id="t", url="http://127.0.0.1:9/feed", timeout=2))
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("30", 30.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+])
+def test_retry_after_forms(value, expected):
+    assert retry_after_seconds(value) == expected
+
+
+def test_with_query_replaces_one_parameter_and_keeps_order():
+    url = "https://x/api?serviceKey=a%2Bb&pageNo=1&numOfRows=100"
+    assert with_query(url, pageNo="7") == "https://x/api?serviceKey=a%2Bb&numOfRows=100&pageNo=7"
