@@ -152,7 +152,7 @@ def _check_keys(ctx: _Ctx, m: Mapping, allowed: Iterable[str], line: int, what: 
             ctx.err(_kline(m, k, line), f"unknown {what} '{k}'{_suggest(str(k), allowed)}")
 
 
-def _read_yaml(ctx: _Ctx, top_keys: tuple[str, ...]) -> Any:
+def _read_yaml(ctx: _Ctx, top_keys: tuple[str, ...], main: str) -> Any:
     """The file's top-level mapping, or None when a problem was recorded."""
     try:
         raw = Path(ctx.path).read_bytes()
@@ -177,12 +177,12 @@ def _read_yaml(ctx: _Ctx, top_keys: tuple[str, ...]) -> Any:
         return ctx.err(mark.line + 1 if mark else 1, reason)
     except YAMLError as e:
         return ctx.err(1, str(e).strip().splitlines()[0] if str(e).strip() else "invalid YAML")
-    expected = " and ".join(f"'{k}'" for k in top_keys)
     if data is None:
-        return ctx.err(1, f"file is empty (expected a mapping with {expected})")
+        return ctx.err(1, f"file is empty (expected a '{main}:' list)")
     if not isinstance(data, Mapping):
-        return ctx.err(1, f"expected a mapping with {expected} at the top level")
-    _check_keys(ctx, data, top_keys, 1)
+        return ctx.err(1, f"expected a mapping with a '{main}:' list at the top level")
+    anchors = tuple(k for k in data if str(k).startswith("x-"))  # room for YAML anchors, as in compose files
+    _check_keys(ctx, data, top_keys + anchors, 1)
     return data
 
 
@@ -282,10 +282,6 @@ def _items(ctx: _Ctx, m: Mapping, key: str, line: int, required: bool = True) ->
     return val
 
 
-def _pick(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
 def _selector_error(sel: str) -> str | None:
     try:
         import soupsieve
@@ -364,7 +360,7 @@ def _source(ctx: _Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: di
     ctx.unset = []
     nbefore = len(ctx.problems)
     sid = _str(ctx, m, "id", line)
-    if sid is None and "id" not in m:
+    if m.get("id") is None:
         ctx.err(line, "source needs an 'id'")
     elif sid is not None:
         if not _ID.fullmatch(sid):
@@ -415,7 +411,7 @@ def _source(ctx: _Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: di
         headers = {hk: hv for hk, hv in headers.items() if hk.lower() != k.lower()}
         headers[k] = v
     paging = _paging(ctx, m, line, kind)
-    missing = tuple(dict.fromkeys(name for name, _ in ctx.unset))
+    missing = tuple(dict.fromkeys(var for var, _ in ctx.unset))
     if enabled is True:
         ctx.flush_unset()
     elif missing and enabled == "auto":
@@ -428,7 +424,7 @@ def _source(ctx: _Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: di
                   enabled=enabled is True or (enabled == "auto" and not missing), tags=tags,
                   items=items, fields=fields, headers=headers, encoding=encoding, paging=paging,
                   env_missing=missing, line=line,
-                  **{k: _pick(v, defaults[k]) for k, v in settings.items()})
+                  **{k: defaults[k] if v is None else v for k, v in settings.items()})
 
 
 def _fields(ctx: _Ctx, m: Mapping, line: int, kind: str) -> dict[str, str]:
@@ -456,7 +452,7 @@ def _fields(ctx: _Ctx, m: Mapping, line: int, kind: str) -> dict[str, str]:
 
 def _parse_sources(ctx: _Ctx) -> tuple[tuple[Source, ...], set[str] | None]:
     """Sources that validated, and every id seen (None when the file could not be read)."""
-    data = _read_yaml(ctx, ("defaults", "sources"))
+    data = _read_yaml(ctx, ("defaults", "sources"), "sources")
     if data is None:
         return (), None
     defaults = _source_defaults(ctx, data)
@@ -522,8 +518,8 @@ def _rule(ctx: _Ctx, m: Mapping, line: int, d: dict[str, Any], source_ids: set[s
     before = len(ctx.problems)
     any_, all_, none = (_keywords(ctx, m, k, line) for k in ("any", "all", "none"))
     if not any_ and not all_ and len(ctx.problems) == before:
-        given = m.get("any") is not None or m.get("all") is not None
-        ctx.err(line, f"rule '{name or '?'}' needs 'any' or 'all'" + (" with at least one keyword" * given))
+        empty = m.get("any") is not None or m.get("all") is not None  # given as []
+        ctx.err(line, f"rule '{name or '?'}' needs 'any' or 'all'{' with at least one keyword' if empty else ''}")
     fields = _match_fields(ctx, m, line)
     sources = _str_list(ctx, m, "sources", line)
     if sources is not None:
@@ -583,7 +579,7 @@ def _synonyms(ctx: _Ctx, data: Mapping) -> tuple[tuple[str, ...], ...]:
 
 
 def _parse_rules(ctx: _Ctx, source_ids: set[str] | None) -> RuleSet | None:
-    data = _read_yaml(ctx, ("defaults", "synonyms", "rules"))
+    data = _read_yaml(ctx, ("defaults", "synonyms", "rules"), "rules")
     if data is None:
         return None
     d = _rule_defaults(ctx, data)

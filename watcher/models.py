@@ -29,7 +29,7 @@ class Source:
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
     encoding: str | None = None  # force a charset, overriding header and document
     alert_after: float = 86_400.0  # seconds of failure before one ops alert
-    paging: dict[str, str] | None = None  # json pagination, see docs/DESIGN.md
+    paging: dict[str, str | int] | None = None  # json pagination, see docs/DESIGN.md
     env_missing: tuple[str, ...] = ()  # `enabled: auto` sources: unset ${VAR}s keeping it disabled
     line: int = 0  # line in sources.yaml, for messages
 
