@@ -67,7 +67,7 @@ def _today(now: datetime) -> date:
     return (now.astimezone(KST) if now.tzinfo else now).date()
 
 
-def _rules(alert: dict[str, Any]) -> list[dict[str, Any]]:
+def alert_rules(alert: dict[str, Any]) -> list[dict[str, Any]]:
     raw = alert.get("rules") or []
     if isinstance(raw, str):
         try:
@@ -117,7 +117,7 @@ def _rules_line(rules: list[dict[str, Any]]) -> str:
 
 def build_message(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
     """One announcement alert (a row of Store.pending_alerts) -> chat.postMessage payload."""
-    rules = _rules(alert)
+    rules = alert_rules(alert)
     mention = _mentions(rules)
     lead = f"{mention} " if mention else ""
     title = _title(alert, 300)
@@ -146,6 +146,10 @@ def build_message(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"text": text, "blocks": blocks}
 
 
+# (mrkdwn line, plain line, the alert) of one announcement in a digest
+_Line = tuple[str, str, dict[str, Any]]
+
+
 def _digest_line(alert: dict[str, Any], today: date) -> tuple[str, str]:
     """(mrkdwn line for a block, plain line for the text fallback) of one announcement."""
     title = _title(alert, 150)
@@ -164,16 +168,13 @@ def build_digest(alerts: list[dict[str, Any]], now: datetime) -> list[dict[str, 
     return [payload for payload, _ in digest_parts(alerts, now)]
 
 
-def digest_parts(
-    alerts: list[dict[str, Any]], now: datetime
-) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+def digest_parts(alerts: list[dict[str, Any]], now: datetime) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """build_digest, each payload paired with the alerts it lists (input order kept)."""
     today = _today(now)
     reserve = 1000  # the header line and mentions, in text and in its own block
 
-    Line = tuple[str, str, dict[str, Any]]
-    parts: list[list[list[Line]]] = []  # part -> sections -> lines
-    sections: list[list[Line]] = []
+    parts: list[list[list[_Line]]] = []  # part -> sections -> lines
+    sections: list[list[_Line]] = []
     section_len = text_len = 0
     for alert in alerts:
         block_line, text_line = _digest_line(alert, today)
@@ -193,7 +194,7 @@ def digest_parts(
     if sections:
         parts.append(sections)
 
-    mention = _mentions([r for a in alerts for r in _rules(a)])
+    mention = _mentions([r for a in alerts for r in alert_rules(a)])
     result = []
     for number, part in enumerate(parts, 1):
         label = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
