@@ -121,12 +121,19 @@ class Cycle:
         self.limiter = HostLimiter()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll")
         self.set_config(config)
+        self.refetch: set[str] = set()  # the first cycle may use conditional GET
 
     def set_config(self, config: Config) -> None:
+        """Use a new config; the next poll of every source re-reads it whole, so edited rules
+        apply to the items a source lists now, not only to items that appear later."""
         self.config = config
         self.matcher = Matcher(config.rules)
+        self.refetch = {s.id for s in config.sources}
 
     def fetch_state(self, source_id: str) -> FetchState:
+        if source_id in self.refetch:
+            self.refetch.discard(source_id)
+            return FetchState()
         row = self.store.source_state(source_id) or {}
         return FetchState(row.get("etag"), row.get("last_modified"), row.get("body_hash"))
 
@@ -220,8 +227,31 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
         reports = poll_all(cycle, sources)
     finally:
         cycle.close()
-    delivery = deliver(store, sender, clock(), config.rules.digest_over)
+    delivery = deliver_settled(store, sender, clock, config.rules.digest_over)
     return OnceReport(reports, delivery)
+
+
+def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime], digest_over: int,
+                    budget: float = 60.0) -> DeliveryReport:
+    """Deliver, then keep going while Slack only asks for short waits (429 Retry-After, pacing):
+    `once` should leave nothing pending that a minute's patience would have sent."""
+    started = time.monotonic()
+    report = deliver(store, sender, clock(), digest_over)
+    sent, failed = report.sent, report.failed
+    while report.pending:
+        row = store.db.execute(
+            "SELECT min(next_attempt_at) FROM alerts WHERE status = 'pending'").fetchone()
+        due = datetime.fromisoformat(row[0]) if row and row[0] else clock()
+        wait = max(0.0, (due - clock()).total_seconds())
+        if time.monotonic() - started + wait > budget:
+            break
+        time.sleep(wait + 0.05)
+        report = deliver(store, sender, clock(), digest_over)
+        sent, failed = sent + report.sent, failed + report.failed
+        if not report.sent and not report.failed:
+            break
+    report.sent, report.failed = sent, failed
+    return report
 
 
 class Runner:
