@@ -38,7 +38,7 @@ _SIZES = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "m
 _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items", "headers",
                 "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes")
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "headers")
-_ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline")
+_ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
 _RULE_KEYS = ("name", "any", "all", "none", "fields", "sources", "channel", "mention")
 _RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel")
@@ -444,7 +444,7 @@ def _fields(ctx: _Ctx, m: Mapping, line: int, kind: str) -> dict[str, str]:
             continue
         sel, _, attr = v.rpartition("@")
         sel = sel if sel and re.fullmatch(r"[\w:-]+", attr) else v
-        if kind == "html" and sel and (why := _selector_error(sel)):
+        if kind == "html" and k != "link_template" and sel and (why := _selector_error(sel)):
             ctx.err(_kline(f, k, n), f"fields.{k} is not a valid CSS selector: {why}")
         out[k] = v
     return out

@@ -1,0 +1,69 @@
+"""Raw field strings of one item -> Announcement, the same way for feeds, JSON and HTML boards.
+
+Fields (keys of `source.fields`, and what each parser reads by default): `id`, `title`, `link`,
+`summary`, `published`, `deadline`, `period`, `agency`. Deadline: the `deadline` field (a date, or
+a period whose end is taken); else the `period` field; else a period named in title + summary.
+A field that is present decides, even when it names no date (`예산 소진시까지` -> None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from watcher.links import absolute, canonical_link, make_id
+from watcher.models import Announcement, Source
+from watcher.parse.dates import deadline_from_text, parse_date, parse_period, to_date, to_iso
+from watcher.parse.text import clean_text, html_to_text
+
+FIELDS = ("id", "title", "link", "summary", "published", "deadline", "period", "agency")
+_TITLE_FROM_SUMMARY = 100
+
+
+def make_announcement(
+    source: Source,
+    page_url: str,
+    raw: Mapping[str, str | None],
+    *,
+    title_is_text: bool = False,
+) -> Announcement | None:
+    """None when the item has no title, link or summary (an empty table row, a placeholder)."""
+    title = clean_text(raw.get("title")) if title_is_text else html_to_text(raw.get("title"))
+    link = absolute(page_url, raw.get("link"))
+    summary = html_to_text(raw.get("summary"))
+    if not title:
+        if not link and not summary:
+            return None
+        title = summary[:_TITLE_FROM_SUMMARY] or link or ""
+    raw_published = raw.get("published")
+    published_dt = parse_date(raw_published)
+    published = to_iso(published_dt) if published_dt else None
+    agency = clean_text(raw.get("agency")) or None
+    return Announcement(
+        source=source.id,
+        id=make_id(clean_text(raw.get("id")), link, title, published or clean_text(raw_published)),
+        title=title,
+        link=link,
+        summary=summary,
+        published=published,
+        deadline=_deadline(raw, title, summary, published_dt),
+        agency=agency,
+        canonical=canonical_link(link) if link else None,
+    )
+
+
+def _deadline(
+    raw: Mapping[str, str | None], title: str, summary: str, reference: datetime | None
+) -> str | None:
+    value = raw.get("deadline")
+    if value is not None and value.strip():
+        value = clean_text(value)
+        end = parse_period(value, reference)
+        if end:
+            return end
+        dt = parse_date(value)
+        return to_date(dt) if dt else None
+    value = raw.get("period")
+    if value is not None and value.strip():
+        return parse_period(clean_text(value), reference)
+    return deadline_from_text(f"{title}\n{summary}", reference)

@@ -1,0 +1,130 @@
+"""JSON APIs (data.go.kr, bizinfo, K-Startup, 정책브리핑).
+
+`source.items` is a dotted path to the list of items (`response.body.items.item`; numbers index
+lists); one object where a list is expected is one item, and an empty value on the way (`"items":
+""`, as data.go.kr sends when nothing matches) is no items. `source.fields` maps announcement
+fields to item keys (dotted paths allowed). Errors reported in a 200 body raise ParseError.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from watcher.errors import ParseError
+from watcher.models import Announcement, Source
+from watcher.parse.apierror import check_gateway_error, check_json_error
+from watcher.parse.item import make_announcement
+from watcher.parse.text import decode
+
+_MISSING = object()
+
+
+def parse_json(source: Source, body: bytes, content_type: str | None, url: str) -> list[Announcement]:
+    data = load(body, content_type, source.encoding)
+    if check_json_error(data):
+        return []
+    items = _items(source, data)
+    result = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        raw = {field: _text(lookup(item, path)) for field, path in source.fields.items()}
+        ann = make_announcement(source, url, raw)
+        if ann is not None:
+            result.append(ann)
+    return result
+
+
+def load(body: bytes, content_type: str | None = None, encoding: str | None = None) -> Any:
+    text = decode(body, content_type, encoding)
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        check_gateway_error(text)
+        head = "".join(c if c.isprintable() else "?" for c in " ".join(text[:60].split()))
+        if not head:
+            raise ParseError("not JSON: empty body") from None
+        raise ParseError(f"not JSON: {err.msg} at line {err.lineno} ({head!r}...)") from None
+
+
+def total_count(source: Source, body: bytes) -> int | None:
+    """The total number of items the API reports (`paging['total']` path), for the fetch layer."""
+    path = (source.paging or {}).get("total")
+    if not path:
+        return None
+    try:
+        value = lookup(load(body, None, source.encoding), path)
+        return int(str(value).strip())
+    except (ParseError, TypeError, ValueError):
+        return None
+
+
+def lookup(data: Any, path: str, default: Any = None) -> Any:
+    """`a.b.0.c` in nested dicts and lists; `default` when a step is missing."""
+    value = _walk(data, path)[0]
+    return default if value is _MISSING else value
+
+
+def _walk(data: Any, path: str) -> tuple[Any, str]:
+    """(value, or _MISSING when a step is absent from a non-empty value; the path found)."""
+    value = data
+    done: list[str] = []
+    for step in path.split(".") if path else []:
+        if isinstance(value, dict) and step in value:
+            value = value[step]
+        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
+            value = value[int(step)]
+        elif isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and step in value[0]:
+            value = value[0][step]
+        else:
+            # an empty value on the way (`"items": ""`) holds nothing rather than being missing
+            return (None if _empty(value) else _MISSING), ".".join(done)
+        done.append(step)
+    return value, path
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def _items(source: Source, data: Any) -> list[Any]:
+    if not source.items:
+        if isinstance(data, list):
+            return data
+        raise ParseError("no items path set for a JSON source whose body is not a list")
+    value, found = _walk(data, source.items)
+    if value is _MISSING:
+        where = f" (found up to '{found}')" if found else ""
+        hint = _message(data)
+        raise ParseError(f"items path '{source.items}' not found{where}" + (f": {hint}" if hint else ""))
+    if _empty(value):
+        return []
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return value
+    raise ParseError(f"items path '{source.items}' holds a {type(value).__name__}, not a list")
+
+
+def _message(data: Any) -> str:
+    """A message an API put beside its missing items (`{"code": -4, "msg": "..."}`)."""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("msg", "message", "errMsg", "error", "resultMsg"):
+        if isinstance(data.get(key), str | int):
+            return " ".join(str(data[key]).split())[:200]
+    return ""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [t for t in (_text(v) for v in value) if t]
+        return ", ".join(parts) or None
+    if isinstance(value, dict):
+        return None
+    return str(value)
