@@ -315,7 +315,8 @@ def status(as_json: bool) -> None:
 
     Example: watcher status --json
     """
-    rows = open_store().status()
+    store = open_store()
+    rows = store.status()
     if as_json:
         json_out(rows)
         return
@@ -327,6 +328,16 @@ def status(as_json: bool) -> None:
         ok = (row.get("last_success") or "never")[:16]
         click.echo(f"{row['id']:<16} {ok:<17} {row.get('failures') or 0:>8} {row.get('items') or 0:>6}  "
                    f"{row.get('last_error') or ''}")
+    _slack_status(store)
+
+
+def _slack_status(store: Any) -> None:
+    """Alerts Slack has not accepted yet, per channel, with the last error (e.g. channel_not_found)."""
+    pending = store.db.execute(
+        "SELECT channel, count(*), max(last_error) FROM alerts WHERE status = 'pending' GROUP BY channel"
+    ).fetchall()
+    for channel, count, error in pending:
+        click.echo(f"slack {channel}: {count} alert(s) pending" + (f", last error: {error}" if error else ""))
 
 
 @command()

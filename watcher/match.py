@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from watcher.models import Announcement, Hit, Rule, RuleSet
 
@@ -46,10 +47,13 @@ def normalize(text: str | None) -> str:
     """NFKC, middle dots folded, invisible characters dropped, case-folded; spaces are kept."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
-    if _FOLD_RE.search(text):
-        text = _FOLD_RE.sub(lambda m: _FOLD[m.group()], text)
-    return text.casefold()
+    if _FOLD_RE.search(text):  # first: ㆍ is not NFKC-stable and would slow NFKC down
+        text = _FOLD_RE.sub(_fold, text)
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _fold(m: re.Match[str]) -> str:
+    return _FOLD[m.group()]
 
 
 def _squash(text: str) -> str:
@@ -61,11 +65,9 @@ def _latin(ch: str) -> bool:
 
 
 def literal_pattern(keyword: str) -> str:
-    """Regex source for a plain keyword, to be searched in `normalize`d text without flags.
-
-    The pattern starts with a literal character (a lookbehind follows it), so an alternation of
-    such patterns keeps the regex engine's fast first-character scan.
-    """
+    r"""The exact regex of a plain keyword, to be searched in `normalize`d text without flags:
+    `\s*` between letters (not between two Latin letters or digits written together), and
+    lookarounds keeping Latin or digit ends off Latin letters and digits."""
     words = _WS.split(normalize(keyword).strip())
     chars = "".join(words)
     if not chars:
@@ -87,6 +89,72 @@ def literal_pattern(keyword: str) -> str:
     return "".join(out)
 
 
+def _trie_pattern(words: list[str]) -> str:
+    """One regex finding any of `words` with white space allowed between letters, preferring
+    the longest word at each position (a trie: longer continuations are tried first)."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # end of a word
+
+    def emit(node: dict[str, dict], first: bool) -> str:
+        branches = [("" if first else r"\s*") + re.escape(ch) + emit(child, False)
+                    for ch, child in node.items() if ch]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(trie, True)
+
+
+def _anchors(pattern: re.Pattern[str]) -> list[str] | None:
+    """Space-free, case-folded literals one of which every match of `pattern` contains, or None
+    when none can be told (the regex is then searched on every text)."""
+    try:
+        from re import _constants as sre
+        from re import _parser
+
+        tree = _parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # a private module: if it changes, do without anchors
+        return None
+
+    def better(a: set[str], b: set[str] | None) -> bool:
+        return b is None or (min(map(len, a)), -len(a)) > (min(map(len, b)), -len(b))
+
+    def required(items: Any) -> set[str] | None:
+        best: set[str] | None = None
+        run: list[str] = []
+        for op, av in [*items, (None, None)]:
+            if op is sre.LITERAL:
+                run.append(chr(av))
+                continue
+            word = _squash("".join(run)).lower()
+            run = []
+            if word and all(ch.isascii() or ch.lower() == ch.upper() for ch in word):
+                best = {word} if better({word}, best) else best
+            inner: set[str] | None = None
+            if op is sre.SUBPATTERN:
+                inner = required(av[3])
+            elif op is sre.ATOMIC_GROUP:
+                inner = required(av)
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+                inner = required(av[2])
+            elif op is sre.BRANCH:
+                alternatives = [required(alt) for alt in av[1]]
+                if all(alternatives):
+                    inner = set().union(*alternatives)  # type: ignore[arg-type]
+            if inner and better(inner, best):
+                best = inner
+        return best
+
+    found = required(tree)
+    return sorted(found) if found else None
+
+
 def keyword_problem(keyword: str) -> str | None:
     """Why `keyword` cannot be compiled (for config validation), or None when it can."""
     try:
@@ -102,10 +170,12 @@ def _is_regex(keyword: str) -> bool:
 
 def _compile_keyword(keyword: str) -> re.Pattern[str]:
     if _is_regex(keyword):
-        source = unicodedata.normalize("NFKC", keyword[3:])
-        if not source:
+        if not keyword[3:]:
             raise ValueError("empty regular expression")
-        return re.compile(_FOLD_RE.sub(lambda m: _FOLD[m.group()], source), re.IGNORECASE)
+        try:  # as the text: dots folded, NFKC (ｒｅ -> re)
+            return re.compile(unicodedata.normalize("NFKC", _FOLD_RE.sub(_fold, keyword[3:])), re.I)
+        except re.error:  # NFKC made it invalid (`（` -> `(`): take it as written
+            return re.compile(keyword[3:], re.I)
     return re.compile(literal_pattern(keyword))
 
 
@@ -123,6 +193,7 @@ class _Atom:
     id: int
     pattern: re.Pattern[str]
     squashed: str | None  # None for regexes
+    free: bool = False  # a literal free of Latin constraints: found wherever its squashed form is
 
 
 @dataclass(frozen=True)
@@ -140,6 +211,10 @@ class _Compiled:
     any: tuple[_Keyword, ...]
     all: tuple[_Keyword, ...]
     none: tuple[_Keyword, ...]
+    none_atoms: frozenset[int]  # every atom of every `none` keyword
+
+    def atoms(self) -> frozenset[int]:
+        return frozenset().union(*(kw.atoms for kw in (*self.any, *self.all, *self.none)))
 
 
 class Matcher:
@@ -158,23 +233,28 @@ class Matcher:
             def kws(words: Iterable[str]) -> tuple[_Keyword, ...]:
                 return tuple(self._keyword(w, groups) for w in words)
 
+            none = kws(rule.none)
             self._rules.append(_Compiled(
                 index, rule, tuple(f for f in rule.fields if f in FIELDS) or ("title", "summary"),
                 frozenset(rule.sources) if rule.sources else None,
-                kws(rule.any), kws(rule.all), kws(rule.none)))
+                kws(rule.any), kws(rule.all), none, frozenset().union(*(kw.atoms for kw in none))))
         self._by_name = {c.rule.name: c for c in self._rules}
+        self._hits: dict[tuple[int, tuple[str, ...]], Hit] = {}
         self._fields = tuple(f for f in FIELDS if any(f in c.fields for c in self._rules))
         self._plan()
 
     # -- compiling ---------------------------------------------------------------------------
 
     def _atom(self, word: str) -> int:
+        if not _is_regex(word) and not _identity(word):  # e.g. only a zero-width space
+            word = "re:(?!)"  # matches nothing
         pattern = _compile_keyword(word)
         key = _identity(word) if _is_regex(word) else pattern.pattern
         if key not in self._atom_ids:
             squashed = None if _is_regex(word) else _identity(word)
+            free = squashed is not None and pattern.pattern == r"\s*".join(map(re.escape, squashed))
             self._atom_ids[key] = len(self._atoms)
-            self._atoms.append(_Atom(len(self._atoms), pattern, squashed))
+            self._atoms.append(_Atom(len(self._atoms), pattern, squashed, free))
         return self._atom_ids[key]
 
     def _keyword(self, word: str, groups: dict[str, list[str]]) -> _Keyword:
@@ -182,90 +262,137 @@ class Matcher:
         return _Keyword(word, frozenset(self._atom(w) for w in [word, *words]))
 
     def _plan(self) -> None:
-        """Build the one-pass scanner over all literals and the rule index used to skip rules."""
+        """Build the one-pass scanner and the rule index used to skip rules.
+
+        The scanner is a trie of space-free forms, any white space allowed between letters and
+        no word-end checks, so it finds a superset of the literals. Its forms are those of the
+        literals and the anchors of the regexes (literals one of which any match contains:
+        `(ai|인공지능)` of `(ai|인공지능).{0,15}의료`). Searched without overlaps, it reports at
+        each position the longest form found there. Pieces it may hide are those inside a reported
+        form and those starting inside it and running past its end; the latter are avoided by
+        adding each overlap as a form of its own (`관광특구` + `특구기업` -> `관광특구기업`).
+        Per reported form: `_sure` holds the literals sure to be there, `_check` the literals
+        to search for with their exact pattern, `_regex` the regexes worth searching.
+        """
         literals = [a for a in self._atoms if a.squashed is not None]
         regexes = [a for a in self._atoms if a.squashed is None]
-        # Longest first, so the alternation reports the longest literal starting at a position;
-        # shorter ones found there (or inside it) are checked from `_inside`.
-        literals.sort(key=lambda a: -len(a.squashed or ""))
-        self._scan = re.compile("|".join(a.pattern.pattern for a in literals)) if literals else None
-        self._inside: dict[str, list[_Atom]] = {}
-        forms = [a.squashed for a in literals if a.squashed is not None]
-        for outer in set(forms):
-            self._inside[outer] = [a for a in literals if a.squashed and a.squashed in outer]
-        # A form only one literal has: when the scan reports it, that literal is the one found.
-        self._sole = {form for form in forms if forms.count(form) == 1}
-        self._regexes = regexes
-        self._regex_gate: re.Pattern[str] | None = None
-        if regexes:
-            try:
-                self._regex_gate = re.compile(
-                    "|".join(f"(?:{a.pattern.pattern})" for a in regexes), re.IGNORECASE)
-            except re.error:  # e.g. two regexes define the same group name: search one by one
-                self._regex_gate = None
+        pieces: list[tuple[str, _Atom]] = [(a.squashed or "", a) for a in literals]
+        self._unanchored: list[_Atom] = []  # regexes searched whatever the text
+        for atom in regexes:
+            anchors = _anchors(atom.pattern)
+            if anchors is None:
+                self._unanchored.append(atom)
+            else:
+                pieces.extend((anchor, atom) for anchor in anchors)
+        by_prefix: dict[str, list[tuple[str, _Atom]]] = {}
+        for piece in pieces:
+            for k in range(1, len(piece[0]) + 1):
+                by_prefix.setdefault(piece[0][:k], []).append(piece)
+
+        def overlaps(form: str) -> Iterator[tuple[_Atom, str]]:
+            for k in range(1, len(form)):
+                for squashed, atom in by_prefix.get(form[k:], []):
+                    if len(squashed) > len(form) - k:
+                        yield atom, form + squashed[len(form) - k:]
+
+        # Overlaps can chain forever (`ab`, `ba`): joined forms are kept short and few; the
+        # overlaps left out are searched for.
+        real = {squashed for squashed, _ in pieces}
+        forms, queue = set(real), sorted(real)
+        longest, limit = max(map(len, real), default=0), 10 * len(real) + 1000
+        while queue and len(forms) < limit:
+            for _atom, joined in overlaps(queue.pop()):
+                if joined not in forms and len(joined) <= 2 * longest:
+                    forms.add(joined)
+                    queue.append(joined)
+        self._scan = re.compile(_trie_pattern(sorted(forms))) if forms else None
+        self._sure: dict[str, frozenset[int]] = {}
+        self._check: dict[str, tuple[_Atom, ...]] = {}
+        self._regex: dict[str, tuple[_Atom, ...]] = {}
+        for form in forms:
+            inside = [atom for squashed, atom in pieces if squashed in form]
+            hidden = inside + [atom for atom, joined in overlaps(form) if joined not in forms]
+            sure = self._sure[form] = frozenset(a.id for a in inside if a.free)
+            self._check[form] = tuple({a.id: a for a in hidden if a.squashed and a.id not in sure}.values())
+            self._regex[form] = tuple({a.id: a for a in hidden if a.squashed is None}.values())
+        regex_ids = {a.id for a in regexes}
+        self._regex_fields = {f for c in self._rules if not c.atoms().isdisjoint(regex_ids)
+                              for f in c.fields}
         # A rule can only match when one of its trigger atoms is present: those of `any`, else
         # those of its first `all` keyword.
-        self._triggered: dict[int, set[int]] = {}
+        self._triggered: dict[int, set[int]] = {}  # atom id -> indexes of the rules it triggers
         for c in self._rules:
-            trigger = c.any or c.all[:1]
-            for kw in trigger:
+            for kw in c.any or c.all[:1]:
                 for atom in kw.atoms:
                     self._triggered.setdefault(atom, set()).add(c.index)
 
     # -- matching ----------------------------------------------------------------------------
 
-    def _present(self, text: str) -> set[int]:
-        """Ids of the atoms found in one normalised field."""
-        found: set[int] = set()
-        if not text:
-            return found
-        if self._scan is not None:
-            seen: set[str] = set()
-            search, pos = self._scan.search, 0
-            while (m := search(text, pos)) is not None:
-                seen.add(m.group())
-                pos = m.start() + 1
-            for raw in seen:
-                squashed = _squash(raw)
-                for atom in self._inside[squashed]:
-                    if atom.id not in found and (
-                        (atom.squashed == squashed and squashed in self._sole)
-                        or atom.pattern.search(text) is not None
-                    ):
-                        found.add(atom.id)
-        if self._regexes and (self._regex_gate is None or self._regex_gate.search(text)):
-            found.update(a.id for a in self._regexes if a.pattern.search(text))
+    def _present(self, ann: Announcement, fields: tuple[str, ...]) -> dict[str, set[int]]:
+        """Ids of the atoms found in each field (normalised together, in one call)."""
+        raws = [getattr(ann, f, None) or "" for f in fields]
+        text = normalize("\0".join(r.replace("\0", " ") if "\0" in r else r for r in raws))
+        found: dict[str, set[int]] = {}
+        for f, part in zip(fields, text.split("\0"), strict=True):
+            atoms = found[f] = set()
+            if not part:
+                continue
+            regexes: list[_Atom] = []
+            if self._scan is not None:
+                for raw in set(self._scan.findall(part)):
+                    form = raw if raw in self._sure else _squash(raw)
+                    atoms |= self._sure[form]
+                    for atom in self._check[form]:
+                        if atom.id not in atoms and atom.pattern.search(part) is not None:
+                            atoms.add(atom.id)
+                    regexes += self._regex[form]
+            if f in self._regex_fields:
+                for atom in [*self._unanchored, *regexes]:
+                    if atom.id not in atoms and atom.pattern.search(part) is not None:
+                        atoms.add(atom.id)
         return found
 
-    def _scan_fields(self, ann: Announcement, fields: Iterable[str]) -> dict[str, set[int]]:
-        return {f: self._present(normalize(getattr(ann, f, None))) for f in fields}
-
-    def _evaluate(self, c: _Compiled, present: dict[str, set[int]], source: str) -> Hit | None:
-        if c.sources is not None and source not in c.sources:
+    def _evaluate(self, c: _Compiled, atoms: set[int]) -> Hit | None:
+        """The rule's verdict given the atoms found in its fields (sources already checked)."""
+        if not atoms.isdisjoint(c.none_atoms):
             return None
-        atoms: set[int] = set().union(*(present[f] for f in c.fields))
-
-        def has(kw: _Keyword) -> bool:
-            return not atoms.isdisjoint(kw.atoms)
-
-        if any(has(kw) for kw in c.none) or not all(has(kw) for kw in c.all):
-            return None
-        matched = [kw.text for kw in c.any if has(kw)]
+        for kw in c.all:
+            if atoms.isdisjoint(kw.atoms):
+                return None
+        matched = tuple(kw.text for kw in c.any if not atoms.isdisjoint(kw.atoms))
         if c.any and not matched:
             return None
-        keywords = tuple(dict.fromkeys([*matched, *(kw.text for kw in c.all)]))
-        return Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention)
+        key = (c.index, matched)
+        hit = self._hits.get(key)  # Hits are immutable: one per rule and keywords is enough
+        if hit is None:
+            if len(self._hits) > 100_000:
+                self._hits.clear()
+            keywords = tuple(dict.fromkeys([*matched, *(kw.text for kw in c.all)]))
+            hit = self._hits[key] = Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention)
+        return hit
 
     def match(self, ann: Announcement) -> list[Hit]:
         """Hits of every matching rule, in rules.yaml order."""
-        present = self._scan_fields(ann, self._fields)
+        present = self._present(ann, self._fields)
+        triggered = self._triggered
         candidates: set[int] = set()
         for atoms in present.values():
             for atom in atoms:
-                candidates |= self._triggered.get(atom, set())
+                if atom in triggered:
+                    candidates |= triggered[atom]
+        if not candidates:
+            return []
         hits = []
+        unions: dict[tuple[str, ...], set[int]] = {}
         for index in sorted(candidates):
-            hit = self._evaluate(self._rules[index], present, ann.source)
+            c = self._rules[index]
+            if c.sources is not None and ann.source not in c.sources:
+                continue
+            atoms = unions.get(c.fields)
+            if atoms is None:
+                atoms = unions[c.fields] = (present[c.fields[0]] if len(c.fields) == 1 else
+                                            set().union(*(present[f] for f in c.fields)))
+            hit = self._evaluate(c, atoms)
             if hit is not None:
                 hits.append(hit)
         return hits
@@ -275,7 +402,8 @@ class Matcher:
         c = self._by_name[name]
         if c.sources is not None and ann.source not in c.sources:
             return None
-        return self._evaluate(c, self._scan_fields(ann, c.fields), ann.source)
+        present = self._present(ann, c.fields)
+        return self._evaluate(c, set().union(*present.values()))
 
     @property
     def rule_names(self) -> tuple[str, ...]:
