@@ -169,10 +169,13 @@ def _read_yaml(ctx: _Ctx, top_keys: tuple[str, ...], main: str) -> Any:
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         reason = e.problem or e.context or "invalid YAML"
+        if e.context_mark and "<stream end>" in reason:  # an unclosed [ or { : point at where it opened
+            mark, reason = e.context_mark, f"{e.context or 'unclosed collection'}: never closed"
         dup = re.match(r'found duplicate key "(.*?)" with value', reason)
         if dup:
             reason = f"duplicate key '{dup.group(1)}'"
-        elif e.context and e.context_mark and e.problem_mark and e.context_mark.line != mark.line:
+        elif e.context and e.context_mark and e.problem_mark and e.context_mark.line != mark.line \
+                and mark is e.problem_mark:
             reason += f" ({e.context} at line {e.context_mark.line + 1})"
         return ctx.err(mark.line + 1 if mark else 1, reason)
     except YAMLError as e:
