@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -95,3 +96,20 @@ def test_retry_after_forms(value, expected):
 def test_with_query_replaces_one_parameter_and_keeps_order():
     url = "https://x/api?serviceKey=a%2Bb&pageNo=1&numOfRows=100"
     assert with_query(url, pageNo="7") == "https://x/api?serviceKey=a%2Bb&numOfRows=100&pageNo=7"
+
+
+def test_oldest_first_api_fetches_its_last_pages(server):
+    def page(n: int) -> str:
+        items = {"item": [{"pblancNm": f"page {n}"}]}
+        return json.dumps({"response": {"header": {"resultCode": "00"}, "body": {"totalCount": 25, "items": items}}})
+
+    for n in (1, 2, 3):
+        server.set(f"/api?numOfRows=10&pageNo={n}", page(n), content_type="application/json")
+    source = Source(id="api", url=server.url("/api?numOfRows=10&pageNo=1"), kind="json",
+                    items="response.body.items.item", fields={"title": "pblancNm"},
+                    paging={"page": "pageNo", "size": "numOfRows", "total": "response.body.totalCount",
+                            "order": "oldest-first", "max_pages": 2})
+    result = fetch(make_session(), source)
+    assert [b.decode() for b in result.more_bodies] == [page(3), page(2)]
+    assert [h.path for h in server.hits] == ["/api?numOfRows=10&pageNo=1", "/api?numOfRows=10&pageNo=3",
+                                             "/api?numOfRows=10&pageNo=2"]
