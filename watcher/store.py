@@ -1,0 +1,371 @@
+"""SQLite store: schema (numbered migrations), source health, announcements, matches, the alert outbox.
+
+Every write commits at once (a `sent` mark is durable as soon as mark_sent returns); `ingest` is one
+transaction per source. All times are ISO 8601 strings in Korea time (`+09:00`) made from the `now`
+passed in. Announcements must be written through Store: it keeps the search index (watcher/search.py)
+in step. Alerts are keyed (Announcement.key, channel) and never repeated for a key and channel.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from . import search as fts
+from .models import Announcement, Hit, Source
+
+KST = fts.KST
+BUSY_TIMEOUT_MS = 10_000
+migrations = Migrations("gongmo-watcher")
+
+
+@migrations(name="0001_tables")
+def _m0001_tables(db: sqlite_utils.Database) -> None:
+    for sql in (
+        """CREATE TABLE sources (id TEXT PRIMARY KEY, name TEXT, kind TEXT, url TEXT, etag TEXT,
+            last_modified TEXT, body_hash TEXT, first_polled TEXT, last_poll TEXT, last_success TEXT,
+            last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, failing_since TEXT,
+            next_poll_after TEXT, down_alerted INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE announcements (source TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL,
+            title TEXT NOT NULL, link TEXT, canonical TEXT, summary TEXT NOT NULL DEFAULT '',
+            published TEXT, deadline TEXT, agency TEXT, first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL, PRIMARY KEY (source, id))""",
+        """CREATE TABLE matches (source TEXT NOT NULL, id TEXT NOT NULL, rule TEXT NOT NULL,
+            channel TEXT, keywords TEXT, matched_at TEXT, PRIMARY KEY (source, id, rule))""",
+        "CREATE INDEX matches_rule ON matches(rule)",
+        """CREATE TABLE alerts (id INTEGER PRIMARY KEY, kind TEXT NOT NULL DEFAULT 'announcement',
+            key TEXT NOT NULL, channel TEXT NOT NULL, source TEXT, ann_id TEXT, rules TEXT, text TEXT,
+            created_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_error TEXT, sent_at TEXT,
+            slack_ts TEXT, UNIQUE (key, channel))""",
+        "CREATE INDEX alerts_status ON alerts(status, next_attempt_at)",
+    ):
+        db.execute(sql)
+
+
+@migrations(name="0002_search_index")
+def _m0002_search_index(db: sqlite_utils.Database) -> None:
+    """Full-text index (see watcher/search.py); `docid` orders announcements newest first."""
+    conn = db.conn
+    conn.execute("ALTER TABLE announcements ADD COLUMN docid INTEGER")
+    conn.execute("CREATE UNIQUE INDEX announcements_docid ON announcements(docid)")
+    for sql in fts.SEARCH_SCHEMA:
+        conn.execute(sql)
+    rows = conn.execute(
+        "SELECT source, id, title, summary, published, first_seen FROM announcements ORDER BY first_seen, rowid"
+    ).fetchall()
+    for source, ann_id, title, summary, published, first_seen in rows:
+        docid = fts.allocate_docid(conn, sort_time(published, first_seen))
+        conn.execute("UPDATE announcements SET docid = ? WHERE source = ? AND id = ?", (docid, source, ann_id))
+        fts.index_add(conn, docid, title, summary, source, _rules_of(conn, source, ann_id))
+
+
+@dataclass
+class IngestResult:
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    alerts_queued: int = 0
+
+
+def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=KST)
+    return moment.astimezone(KST).isoformat(timespec="seconds")
+
+
+def sort_time(published: str | None, first_seen: str) -> str:
+    """What orders and ages an announcement: its publication time, else when we first saw it."""
+    return published if fts.sort_seconds(published) is not None else first_seen
+
+
+def _rules_of(conn: sqlite3.Connection, source: str, ann_id: str) -> list[str]:
+    rows = conn.execute("SELECT rule FROM matches WHERE source = ? AND id = ?", (source, ann_id))
+    return [r[0] for r in rows]
+
+
+def _rule_entry(hit: Hit) -> dict[str, Any]:
+    return {"rule": hit.rule, "keywords": list(hit.keywords), "mention": hit.mention}
+
+
+def merge_rules(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rule entries of a pending alert plus new ones; keywords of a repeated rule are united."""
+    merged = [dict(entry) for entry in current]
+    by_name = {entry.get("rule"): entry for entry in merged}
+    for entry in new:
+        old = by_name.get(entry["rule"])
+        if old is None:
+            merged.append(dict(entry))
+            by_name[entry["rule"]] = merged[-1]
+        else:
+            keywords = list(old.get("keywords") or [])
+            old["keywords"] = keywords + [k for k in entry["keywords"] if k not in keywords]
+    return merged
+
+
+_CONTENT = ("key", "title", "link", "canonical", "summary", "published", "deadline", "agency")
+_STATE_DEFAULTS: dict[str, Any] = {
+    "name": None, "kind": None, "url": None, "etag": None, "last_modified": None, "body_hash": None,
+    "first_polled": None, "last_poll": None, "last_success": None, "last_error": None, "failures": 0,
+    "failing_since": None, "next_poll_after": None, "down_alerted": 0,
+}
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) == ":memory:":
+            self.db = sqlite_utils.Database(memory=True)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(self.path)
+            self.db.enable_wal()
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA synchronous = FULL")
+        migrations.apply(self.db)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction (takes the write lock up front, so the busy timeout applies)."""
+        if self.conn.in_transaction:
+            with self.db.atomic():
+                yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- sources: fetch state and health ------------------------------------------------------
+
+    def source_state(self, source_id: str) -> dict[str, Any]:
+        cursor = self.conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,))
+        row = fts.first_dict(cursor)
+        return row if row is not None else {"id": source_id, **_STATE_DEFAULTS}
+
+    def _touch_source(self, conn: sqlite3.Connection, source: Source) -> None:
+        conn.execute(
+            "INSERT INTO sources (id, name, kind, url) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE "
+            "SET name = excluded.name, kind = excluded.kind, url = excluded.url",
+            (source.id, source.label, source.kind, source.url),
+        )
+
+    def record_success(self, source: Source, now: datetime, etag: str | None, last_modified: str | None,
+                       body_hash: str | None) -> None:
+        stamp = iso(now)
+        with self._write() as conn:
+            self._touch_source(conn, source)
+            conn.execute(
+                "UPDATE sources SET etag = ?, last_modified = ?, body_hash = ?, "
+                "first_polled = coalesce(first_polled, ?), last_poll = ?, last_success = ?, failures = 0, "
+                "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
+                (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
+            )
+
+    def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
+        stamp = iso(now)
+        until = iso(now + timedelta(seconds=retry_after)) if retry_after else None
+        with self._write() as conn:
+            self._touch_source(conn, source)
+            conn.execute(
+                "UPDATE sources SET failures = failures + 1, failing_since = coalesce(failing_since, ?), "
+                "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
+                (stamp, error, stamp, until, source.id),
+            )
+
+    def status(self) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT s.id, s.name, s.last_success, s.last_error, s.failures, s.failing_since, s.last_poll, "
+            "(SELECT count(*) FROM announcements a WHERE a.source = s.id) AS items FROM sources s ORDER BY s.id"
+        )
+        return list(fts.dicts(cursor))
+
+    # ---- ingest -------------------------------------------------------------------------------
+
+    def ingest(self, source: Source, items: list[tuple[Announcement, list[Hit]]], now: datetime,
+               max_age: float) -> IngestResult:
+        """Store one poll of a source: announcements, their matches, and the alerts they earn."""
+        result = IngestResult()
+        stamp = iso(now)
+        oldest = now - timedelta(seconds=max_age)
+        with self._write() as conn:
+            self._touch_source(conn, source)
+            for ann, hits in items:
+                result.seen += 1
+                is_new, changed, first_seen = self._upsert(conn, ann, hits, stamp)
+                result.new += is_new
+                result.updated += changed
+                if hits and self._recent(sort_time(ann.published, first_seen), oldest):
+                    result.alerts_queued += self._queue(conn, ann, hits, stamp)
+        return result
+
+    def _upsert(self, conn: sqlite3.Connection, ann: Announcement, hits: list[Hit],
+                stamp: str) -> tuple[bool, bool, str]:
+        """Write one announcement, its matches and its index row -> (new, changed, first_seen)."""
+        values = (ann.key, ann.title, ann.link, ann.canonical, ann.summary or "", ann.published, ann.deadline,
+                  ann.agency)
+        content = dict(zip(_CONTENT, values, strict=True))
+        old = fts.first_dict(
+            conn.execute("SELECT * FROM announcements WHERE source = ? AND id = ?", (ann.source, ann.id))
+        )
+        old_rules = _rules_of(conn, ann.source, ann.id) if old else []
+        for hit in hits:
+            conn.execute(
+                "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, "
+                "keywords = excluded.keywords",
+                (ann.source, ann.id, hit.rule, hit.channel, json.dumps(list(hit.keywords), ensure_ascii=False),
+                 stamp),
+            )
+        rules = sorted(set(old_rules) | {h.rule for h in hits})
+        if old is None:
+            docid = fts.allocate_docid(conn, sort_time(ann.published, stamp))
+            conn.execute(
+                f"INSERT INTO announcements (source, id, {', '.join(_CONTENT)}, first_seen, last_seen, docid) "
+                f"VALUES (?, ?, {', '.join('?' * len(_CONTENT))}, ?, ?, ?)",
+                (ann.source, ann.id, *content.values(), stamp, stamp, docid),
+            )
+            fts.index_add(conn, docid, ann.title, content["summary"], ann.source, rules)
+            return True, False, stamp
+        changed = any(old[k] != v for k, v in content.items())
+        docid = old["docid"]
+        when = sort_time(content["published"], old["first_seen"])
+        if docid is None or when != sort_time(old["published"], old["first_seen"]):
+            docid = fts.allocate_docid(conn, when)
+        sets = ", ".join(f"{k} = ?" for k in content)
+        conn.execute(
+            f"UPDATE announcements SET {sets}, last_seen = ?, docid = ? WHERE source = ? AND id = ?",
+            (*content.values(), stamp, docid, ann.source, ann.id),
+        )
+        text_changed = (old["title"], old["summary"]) != (content["title"], content["summary"])
+        if text_changed or docid != old["docid"] or rules != sorted(set(old_rules)):
+            if old["docid"] is not None:
+                fts.index_remove(conn, old["docid"], old["title"], old["summary"], ann.source, old_rules)
+            fts.index_add(conn, docid, content["title"], content["summary"], ann.source, rules)
+        return False, changed, old["first_seen"]
+
+    @staticmethod
+    def _recent(when: str, oldest: datetime) -> bool:
+        return (fts.sort_seconds(when) or 0) >= int(oldest.timestamp())
+
+    def _queue(self, conn: sqlite3.Connection, ann: Announcement, hits: list[Hit], stamp: str) -> int:
+        """Outbox rows, one per (key, channel); a pending one gains the new rules. -> rows added."""
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for hit in hits:
+            by_channel.setdefault(hit.channel, []).append(_rule_entry(hit))
+        queued = 0
+        for channel, entries in by_channel.items():
+            cursor = conn.execute(
+                "INSERT INTO alerts (kind, key, channel, source, ann_id, rules, created_at, status, attempts) "
+                "VALUES ('announcement', ?, ?, ?, ?, ?, ?, 'pending', 0) ON CONFLICT(key, channel) DO NOTHING",
+                (ann.key, channel, ann.source, ann.id, json.dumps(entries, ensure_ascii=False), stamp),
+            )
+            if cursor.rowcount:
+                queued += 1
+                continue
+            row = conn.execute(
+                "SELECT id, rules FROM alerts WHERE key = ? AND channel = ? AND status = 'pending' "
+                "AND kind = 'announcement'", (ann.key, channel),
+            ).fetchone()
+            if row is not None:
+                current = json.loads(row[1] or "[]")
+                merged = merge_rules(current, entries)
+                if merged != current:
+                    conn.execute("UPDATE alerts SET rules = ? WHERE id = ?",
+                                 (json.dumps(merged, ensure_ascii=False), row[0]))
+        return queued
+
+    # ---- outbox -------------------------------------------------------------------------------
+
+    def enqueue_ops(self, channel: str, key: str, text: str, now: datetime) -> bool:
+        """An operations message (source down/up, config problems); False when key+channel is known."""
+        cursor = self.db.execute(
+            "INSERT INTO alerts (kind, key, channel, text, created_at, status, attempts) "
+            "VALUES ('ops', ?, ?, ?, ?, 'pending', 0) ON CONFLICT(key, channel) DO NOTHING",
+            (key, channel, text, iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def pending_alerts(self, now: datetime) -> list[dict[str, Any]]:
+        """Due alerts, oldest first, with the announcement's fields and the source name.
+
+        `rules` is a parsed list of {"rule", "keywords", "mention"}."""
+        cursor = self.conn.execute(
+            "SELECT al.*, a.title, a.link, a.summary, a.published, a.deadline, a.agency, "
+            "s.name AS source_name FROM alerts al "
+            "LEFT JOIN announcements a ON a.source = al.source AND a.id = al.ann_id "
+            "LEFT JOIN sources s ON s.id = al.source "
+            "WHERE al.status = 'pending' AND (al.next_attempt_at IS NULL OR al.next_attempt_at <= ?) "
+            "ORDER BY al.id",
+            (iso(now),),
+        )
+        rows = list(fts.dicts(cursor))
+        for row in rows:
+            row["rules"] = json.loads(row["rules"] or "[]")
+        return rows
+
+    def mark_sent(self, alert_id: int, now: datetime, ts: str | None) -> None:
+        self.db.execute(
+            "UPDATE alerts SET status = 'sent', sent_at = ?, slack_ts = ?, attempts = attempts + 1, "
+            "next_attempt_at = NULL WHERE id = ?",
+            (iso(now), ts, alert_id),
+        )
+
+    def mark_retry(self, alert_id: int, now: datetime, error: str, retry_at: datetime | None) -> None:
+        """A failed attempt; the alert stays pending and is due again at retry_at (None: at once)."""
+        self.db.execute(
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            (error, iso(retry_at) if retry_at else None, alert_id),
+        )
+
+    # ---- read side ----------------------------------------------------------------------------
+
+    def get_announcement(self, source: str, ann_id: str) -> Announcement | None:
+        row = fts.first_dict(
+            self.conn.execute("SELECT * FROM announcements WHERE source = ? AND id = ?", (source, ann_id))
+        )
+        return _announcement(row) if row else None
+
+    def announcements(self, since: str | date | None = None, source: str | None = None) -> Iterator[Announcement]:
+        """Stored announcements, newest first; since: a day (Korea time) of coalesce(published, first_seen)."""
+        low, high = fts.docid_range(fts.parse_day(since, "since"), None)
+        sql = "SELECT * FROM announcements WHERE docid BETWEEN ? AND ?"
+        params: list[Any] = [low, high]
+        if source:
+            sql += " AND source = ?"
+            params.append(source)
+        for row in fts.dicts(self.conn.execute(sql + " ORDER BY docid", params)):
+            yield _announcement(row)
+
+    def search(self, query: str, since: str | date | None = None, until: str | date | None = None,
+               source: str | None = None, rule: str | None = None, limit: int = 50, open_only: bool = False,
+               today: str | date | None = None) -> list[dict[str, Any]]:
+        """Full-text search, newest first; see watcher/search.py for the query language."""
+        return fts.search(self.conn, query, since=since, until=until, source=source, rule=rule, limit=limit,
+                          open_only=open_only, today=today)
+
+
+def _announcement(row: dict[str, Any]) -> Announcement:
+    return Announcement(
+        source=row["source"], id=row["id"], title=row["title"], link=row["link"], summary=row["summary"] or "",
+        published=row["published"], deadline=row["deadline"], agency=row["agency"], canonical=row["canonical"],
+    )
