@@ -150,3 +150,15 @@ def test_invalid_config_exits_2_with_file_and_line_for_every_command(watcher):
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert "rules.yaml:" in done.stderr and "chanel" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_permanent_slack_error_keeps_alert_pending_and_shows_in_status(watcher, slack):
+    slack.channel_errors["#devices"] = "channel_not_found"
+    done = watcher("once")
+    assert done.returncode == 0, done.stderr
+    assert "channel_not_found" in done.stderr and "Traceback" not in done.stderr
+    assert by_channel(slack) == Counter({"#health": 1, "#teukgu": 2})
+    status = watcher("status")
+    assert "slack #devices: 1 alert(s) pending, last error: slack: channel_not_found" in status.stdout
+    assert watcher("once").returncode == 0  # the broken channel is not hammered on every cycle
+    assert [r["channel"] for r in slack.rejected] == ["#devices"]
