@@ -162,3 +162,22 @@ def test_permanent_slack_error_keeps_alert_pending_and_shows_in_status(watcher, 
     assert "slack #devices: 1 alert(s) pending, last error: slack: channel_not_found" in status.stdout
     assert watcher("once").returncode == 0  # the broken channel is not hammered on every cycle
     assert [r["channel"] for r in slack.rejected] == ["#devices"]
+
+
+def test_many_sources_parse_in_worker_processes(watcher, feeds, slack):
+    """From POOL_MIN_SOURCES sources on, parsing runs in forked workers: same results, same errors."""
+    extra = ""
+    for i in range(12):
+        body = fill(fixture_text("rss.xml"), f"{feeds.base}/copy{i}").replace("seq=", f"seq={i}0")
+        feeds.set(f"/copy{i}.xml", body)
+        extra += f"  - id: copy{i}\n    url: {feeds.base}/copy{i}.xml\n"
+    feeds.set("/garbage.xml", b"<<< not a feed", content_type="text/plain")
+    extra += f"  - id: garbage\n    url: {feeds.base}/garbage.xml\n"
+    watcher.write("sources.yaml", sources_yaml(feeds.base, extra))
+    assert watcher("once").returncode == 0
+    status = {row["id"]: row for row in watcher.json("status")}
+    assert all(status[f"copy{i}"]["items"] == 3 for i in range(12))
+    assert "parse" in status["garbage"]["last_error"]
+    health = slack.messages_for("#health")  # 13 distinct links > digest_over: one digest
+    assert len(health) == 1
+    assert all(f"/copy{i}/view?seq={i}01" in health[0]["text"] for i in range(12))

@@ -11,8 +11,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -25,15 +25,16 @@ from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError
 from .fetch import FetchResult, FetchState, fetch, make_session
 from .match import Matcher
-from .models import Announcement, Config, Hit, Source
-from .parse import parse
+from .models import Config, Source
 from .store import Store
+from .workers import Items, ParsePool, safe_parse_and_match
 
 log = logging.getLogger("watcher")
 KST = ZoneInfo("Asia/Seoul")
 PER_HOST = 4
 WORKERS = 32
 BACKOFF_CAP = 6 * 3600.0
+POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
 
 
 def now_kst() -> datetime:
@@ -46,7 +47,7 @@ class Polled:
 
     source: Source
     fetched: FetchResult | None = None
-    items: list[tuple[Announcement, list[Hit]]] = field(default_factory=list)
+    items: Items = field(default_factory=list)
     error: SourceError | None = None
 
 
@@ -75,31 +76,34 @@ class HostLimiter:
 
 
 def poll(source: Source, session: requests.Session, state: FetchState, matcher: Matcher,
-         limiter: HostLimiter) -> Polled:
-    """Fetch, parse and match one source. Never raises for source problems."""
+         limiter: HostLimiter, parse_here: bool = True) -> Polled:
+    """Fetch one source and, unless a process pool will, parse and match it. Never raises for
+    source problems: they end up in `Polled.error`."""
     result = Polled(source)
     try:
         with limiter(source.url):
             result.fetched = fetch(session, source, state)
-        if result.fetched.status != "ok":
-            return result
-        anns: list[Announcement] = []
-        for body in [result.fetched.body, *result.fetched.more_bodies]:
-            anns.extend(parse(source, body, result.fetched.content_type, result.fetched.url))
-        result.items = [(ann, matcher.match(ann)) for ann in _unique(anns)]
     except SourceError as exc:
         result.error = exc
-    except Exception as exc:  # a parser bug must not stop the cycle either
-        log.exception("unexpected error polling %s", source.id)
-        result.error = SourceError("parse", f"unexpected {type(exc).__name__}: {exc}")
+        return result
+    if parse_here and result.fetched.status == "ok":
+        finish(result, safe_parse_and_match(source, *parse_args(result.fetched), matcher))
     return result
 
 
-def _unique(anns: Iterable[Announcement]) -> list[Announcement]:
-    seen: dict[str, Announcement] = {}
-    for ann in anns:
-        seen.setdefault(ann.id, ann)
-    return list(seen.values())
+def parse_args(fetched: FetchResult) -> tuple[list[bytes], str | None, str]:
+    return [fetched.body, *fetched.more_bodies], fetched.content_type, fetched.url
+
+
+def finish(polled: Polled, outcome: Items | SourceError) -> Polled:
+    """Attach parse results to a poll, and let go of the bodies."""
+    if isinstance(outcome, SourceError):
+        polled.error = outcome
+    else:
+        polled.items = outcome
+    if polled.fetched is not None:
+        polled.fetched.body, polled.fetched.more_bodies = b"", []
+    return polled
 
 
 def backoff_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
@@ -137,9 +141,9 @@ class Cycle:
         row = self.store.source_state(source_id) or {}
         return FetchState(row.get("etag"), row.get("last_modified"), row.get("body_hash"))
 
-    def submit(self, source: Source) -> Future[Polled]:
+    def submit(self, source: Source, parse_here: bool = True) -> Future[Polled]:
         state = self.fetch_state(source.id)
-        return self.pool.submit(poll, source, self.session, state, self.matcher, self.limiter)
+        return self.pool.submit(poll, source, self.session, state, self.matcher, self.limiter, parse_here)
 
     def blocked_until(self, source: Source, now: datetime) -> datetime | None:
         """A time before which the source asked not to be polled (Retry-After), if any."""
@@ -196,19 +200,48 @@ class Cycle:
 
 
 def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = True) -> list[SourceReport]:
-    """Poll the given sources concurrently; store each as it completes; reports in source order."""
+    """Poll the given sources: fetches in threads (at most 2 x WORKERS in flight, so memory stays
+    bounded), parsing in a process pool when there are enough sources to pay for one, storing in
+    this thread as each source completes. Reports come back in source order."""
     reports: dict[str, SourceReport] = {}
-    futures = []
     now = cycle.clock()
+    todo: list[Source] = []
     for source in sources:
         until = cycle.blocked_until(source, now) if honour_retry_after else None
         if until is not None:
             reports[source.id] = SourceReport(source.id, "skipped", error=f"retry after {until.isoformat()}")
-            continue
-        futures.append(cycle.submit(source))
-    for future in as_completed(futures):
-        polled = future.result()
-        reports[polled.source.id] = cycle.record(polled)
+        else:
+            todo.append(source)
+    pool = ParsePool(cycle.matcher) if len(todo) >= POOL_MIN_SOURCES else None
+    parse_here = pool is None or pool.executor is None
+    queue = iter(todo)
+    fetching: dict[Future[Polled], Source] = {}
+    parsing: dict[Future[Items | SourceError], Polled] = {}
+
+    def start_next() -> None:
+        source = next(queue, None)
+        if source is not None:
+            fetching[cycle.submit(source, parse_here)] = source
+
+    try:
+        for _ in range(2 * WORKERS):
+            start_next()
+        while fetching or parsing:
+            done, _ = wait([*fetching, *parsing], return_when=FIRST_COMPLETED)
+            for future in done:
+                if future in fetching:
+                    del fetching[future]
+                    start_next()
+                    polled = future.result()
+                    if not parse_here and polled.error is None and polled.fetched.status == "ok":
+                        parsing[pool.submit(polled.source, *parse_args(polled.fetched))] = polled
+                        continue
+                else:
+                    polled = finish(parsing.pop(future), future.result())
+                reports[polled.source.id] = cycle.record(polled)
+    finally:
+        if pool is not None:
+            pool.close()
     return [reports[s.id] for s in sources]
 
 

@@ -1,0 +1,85 @@
+"""Parsing and matching on every core.
+
+Fetching is I/O and runs in threads; parsing and matching are CPU work, which threads cannot
+spread over cores (the GIL). `ParsePool` runs them in forked worker processes, each holding the
+compiled `Matcher` from the moment it was forked. Workers are forked once, before any thread of the
+cycle starts, so no lock held by a thread is copied into a child.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from .errors import SourceError
+from .match import Matcher
+from .models import Announcement, Hit, Source
+
+log = logging.getLogger("watcher")
+Items = list[tuple[Announcement, list[Hit]]]
+
+_matcher: Matcher | None = None  # set in each worker process
+
+
+def parse_and_match(source: Source, bodies: list[bytes], content_type: str | None, url: str,
+                    matcher: Matcher) -> Items:
+    """Every body of one poll -> unique announcements with their rule hits. Raises SourceError."""
+    from .parse import parse  # heavy imports (lxml, bs4, feedparser) only when something is parsed
+
+    seen: dict[str, Announcement] = {}
+    for body in bodies:
+        for ann in parse(source, body, content_type, url):
+            seen.setdefault(ann.id, ann)
+    return [(ann, matcher.match(ann)) for ann in seen.values()]
+
+
+def safe_parse_and_match(source: Source, bodies: list[bytes], content_type: str | None, url: str,
+                         matcher: Matcher) -> Items | SourceError:
+    """As parse_and_match, but every failure is returned as a SourceError (never raised)."""
+    try:
+        return parse_and_match(source, bodies, content_type, url, matcher)
+    except SourceError as exc:
+        return exc
+    except Exception as exc:  # a parser bug must not stop the cycle
+        log.exception("unexpected error parsing %s", source.id)
+        return SourceError("parse", f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _init(matcher: Matcher) -> None:
+    global _matcher
+    _matcher = matcher
+
+
+def _job(source: Source, bodies: list[bytes], content_type: str | None, url: str) -> Items | SourceError:
+    assert _matcher is not None
+    return safe_parse_and_match(source, bodies, content_type, url, _matcher)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class ParsePool:
+    """A fork-based process pool for parse + match, or None-like when one core is all there is."""
+
+    def __init__(self, matcher: Matcher, workers: int | None = None) -> None:
+        count = workers if workers is not None else min(4, os.cpu_count() or 1)
+        self.executor: ProcessPoolExecutor | None = None
+        if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        self.executor = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_init, initargs=(matcher,))
+        # fork every worker now, while this process has no other threads
+        for future in [self.executor.submit(_ready) for _ in range(count)]:
+            future.result()
+
+    def submit(self, source: Source, bodies: list[bytes], content_type: str | None,
+               url: str) -> Future[Items | SourceError]:
+        assert self.executor is not None
+        return self.executor.submit(_job, source, bodies, content_type, url)
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
