@@ -24,12 +24,12 @@ HOSTILE = ['"', '""', '"디지털', "AND", "OR", "NOT", "NEAR(", "NEAR(a b", "*"
 @pytest.mark.parametrize(
     ("text", "tokens"),
     [
-        ("특구", ["특구", "구"]),
-        ("의료기기를", ["의료", "료기", "기기", "기를", "를"]),
-        ("디지털 헬스케어", ["디지", "지털", "털헬", "헬스", "스케", "케어", "어"]),
-        ("AI 반도체", ["ai", "반도", "도체", "체"]),
-        ("R&D 과제", ["r", "d", "과제", "제"]),
-        ("ＡＩ·빅데이터", ["ai", "빅데", "데이", "이터", "터"]),  # NFKC full-width
+        ("특구", ["특", "특구", "구"]),
+        ("의료기기를", ["의", "의료", "료기", "기기", "기를", "를"]),
+        ("디지털 헬스케어", ["디", "디지", "지털", "털헬", "헬스", "스케", "케어", "어"]),
+        ("AI 반도체", ["ai", "반", "반도", "도체", "체"]),
+        ("R&D 과제", ["r", "d", "과", "과제", "제"]),
+        ("ＡＩ·빅데이터 및", ["ai", "빅", "빅데", "데이", "이터", "터및", "및"]),  # NFKC full-width
         ("", []),
     ],
 )
@@ -46,8 +46,14 @@ def test_doc_tokens(text: str, tokens: list[str]) -> None:
         ('"디지털 헬스케어"', '"디지 지털 털헬 헬스 스케 케어"'),
         ("디지털헬스케어", '"디지 지털 털헬 헬스 스케 케어"'),
         ('"디지털 헬스', '"디지 지털 털헬 헬스"'),  # unbalanced quote runs to the end
-        ("AI반도체", '"ai 반도 도체"'),
-        ("AI및", '"ai 및" *'),
+        ("AI반도체", '"ai 반 반도 도체"'),
+        ("2026년", '"2026 년"'),
+        ("및AI", '"및 ai"'),
+        ("데이터·AI", '"데이 이터 터 ai"'),
+        ("의료·바이오", '"의료 료 바 바이 이오"'),
+        ("x및y", '"x 및 y"'),
+        ("책", '"책"'),
+        ("책*", '"책"'),
         ("health*", '"health" *'),
         ("의료 -채용", '("의료") NOT ("채용")'),
         ("-채용", '("_all") NOT ("채용")'),
@@ -60,34 +66,26 @@ def test_doc_tokens(text: str, tokens: list[str]) -> None:
     ],
 )
 def test_build_fts_query(query: str, expression: str) -> None:
-    assert fts.build_fts_query(query) == fts.Plan("search_index", expression)
+    assert fts.build_fts_query(query) == expression
 
 
 def test_build_fts_query_filters_are_index_tokens() -> None:
-    plan = fts.build_fts_query("특구", source="ntis", rule="zones")
-    assert plan.match == '"특구" AND "_s6e746973" AND "_r7a6f6e6573"'
-    assert fts.build_fts_query("", rule="의료").match == '"_r' + "의료".encode().hex() + '"'
+    assert fts.build_fts_query("특구", source="ntis", rule="zones") == '"특구" AND "_s6e746973" AND "_r7a6f6e6573"'
+    assert fts.build_fts_query("", rule="의료") == '"_r' + "의료".encode().hex() + '"'
 
 
-def test_one_syllable_words_use_the_syllable_table() -> None:
-    assert fts.build_fts_query("섬") == fts.Plan("search_chars", '"섬"')
-    assert fts.build_fts_query('"섬" 숲', source="a") == fts.Plan("search_chars", '"섬" AND "숲" AND "_s61"')
-    assert fts.build_fts_query("섬 -숲") == fts.Plan("search_chars", '("섬") NOT ("숲")')
-    assert fts.build_fts_query("섬 특구 -숲 -채용") == fts.Plan(
-        "search_index", '("특구") NOT ("채용")', ("search_chars", '"섬"'), ("search_chars", '"숲"'))
-    assert fts.build_fts_query("섬 -채용") == fts.Plan("search_chars", '"섬"', None, ("search_index", '"채용"'))
-    assert fts.doc_chars("섬 마을 AI", "마을") == "마 섬 을"
+def test_one_syllable_words_are_syllable_tokens() -> None:
+    assert fts.build_fts_query("섬") == '"섬"'
+    assert fts.build_fts_query("섬 특구 -숲") == '("섬" AND "특구") NOT ("숲")'
+    assert fts.doc_meta("a", ["r"], "섬 마을 AI", "마을") == "_all _s61 _r72 마 섬 을"
 
 
 @pytest.mark.parametrize("query", HOSTILE)
 def test_hostile_input_builds_a_valid_expression(query: str) -> None:
     conn = sqlite3.connect(":memory:")
-    for sql in fts.SEARCH_SCHEMA:
-        conn.execute(sql)
+    conn.execute(fts.FTS_SCHEMA)
     fts.index_add(conn, 1, "특구", "", "ntis", [])
-    plan = fts.build_fts_query(query)
-    for table, expression in [(plan.table, plan.match), *(c for c in (plan.require, plan.reject) if c)]:
-        conn.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH ?", (expression,)).fetchall()
+    conn.execute("SELECT rowid FROM search_index WHERE search_index MATCH ?", (fts.build_fts_query(query),)).fetchall()
 
 
 def test_docid_orders_newest_first_and_days_are_korea_time() -> None:
@@ -251,3 +249,19 @@ def test_rows_sharing_a_second_keep_their_day_and_insertion_order(tmp_path: Path
     rows = store.search("특구", since="2026-11-01", until="2026-11-01", limit=100)
     assert len(rows) == 40 and ids(rows)[:3] == ["39", "38", "37"]
     assert len({r["published"] for r in rows}) == 1
+
+
+def test_words_glued_to_numbers_and_latin(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    titles = {"a": "2026년도 1차 공모", "b": "2026 년 2차 공모", "c": "AI기반 실증", "d": "AI 반도체 기업",
+              "e": "데이터·AI 융합", "f": "2025년 공모 2026"}
+    items = [(Announcement("ntis", k, v, None, published=f"2026-11-0{i + 1}T09:00:00+09:00"), [])
+             for i, (k, v) in enumerate(titles.items())]
+    store.ingest(Source(id="ntis", url="https://ntis"), items, NOW, 0)
+    assert ids(store.search("2026년")) == ["b", "a"]
+    assert ids(store.search("1차")) == ["a"]
+    assert ids(store.search("AI기")) == ["c"]
+    assert ids(store.search("AI 기")) == ["d", "c"]
+    assert ids(store.search("데이터·AI")) == ["e"]
+    assert ids(store.search("터AI")) == ["e"]  # punctuation separates like a space
+    assert ids(store.search("이AI")) == []  # the run must end right before AI

@@ -126,6 +126,7 @@ class Cycle:
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll")
         self.set_config(config)
         self.refetch: set[str] = set()  # the first cycle may use conditional GET
+        self.states: dict[str, dict] = {}  # rows cached for one `poll_all`
 
     def set_config(self, config: Config) -> None:
         """Use a new config; the next poll of every source re-reads it whole, so edited rules
@@ -134,11 +135,20 @@ class Cycle:
         self.matcher = Matcher(config.rules)
         self.refetch = {s.id for s in config.sources}
 
+    def load_states(self) -> None:
+        """Read every source's row once (a cycle polls them all); rows change only in `record`."""
+        self.states = {row["id"]: row for row in self.store.db.query("SELECT * FROM sources")}
+
+    def state(self, source_id: str) -> dict:
+        if source_id in self.states:
+            return self.states[source_id]
+        return self.store.source_state(source_id) or {}
+
     def fetch_state(self, source_id: str) -> FetchState:
         if source_id in self.refetch:
             self.refetch.discard(source_id)
             return FetchState()
-        row = self.store.source_state(source_id) or {}
+        row = self.state(source_id)
         return FetchState(row.get("etag"), row.get("last_modified"), row.get("body_hash"))
 
     def submit(self, source: Source, parse_here: bool = True) -> Future[Polled]:
@@ -147,8 +157,7 @@ class Cycle:
 
     def blocked_until(self, source: Source, now: datetime) -> datetime | None:
         """A time before which the source asked not to be polled (Retry-After), if any."""
-        row = self.store.source_state(source.id) or {}
-        until = row.get("next_poll_after")
+        until = self.state(source.id).get("next_poll_after")
         if until and datetime.fromisoformat(until) > now:
             return datetime.fromisoformat(until)
         return None
@@ -156,13 +165,14 @@ class Cycle:
     def record(self, polled: Polled) -> SourceReport:
         """Main thread: store what a worker found, and the source's health."""
         source, now = polled.source, self.clock()
+        was_failing = bool(self.state(source.id).get("down_alerted"))
+        self.states.pop(source.id, None)  # about to change
         if polled.error is not None:
             self.store.record_failure(source, now, str(polled.error), polled.error.retry_after)
             self._health_alert(source, now, down=True)
             return SourceReport(source.id, "error", error=str(polled.error))
         fetched = polled.fetched
         assert fetched is not None
-        was_failing = bool((self.store.source_state(source.id) or {}).get("down_alerted"))
         if fetched.status == "ok":
             result = self.store.ingest(source, polled.items, now, self.config.rules.max_age)
             report = SourceReport(source.id, "ok", result.seen, result.new, result.alerts_queued)
@@ -205,6 +215,7 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
     this thread as each source completes. Reports come back in source order."""
     reports: dict[str, SourceReport] = {}
     now = cycle.clock()
+    cycle.load_states()
     todo: list[Source] = []
     for source in sources:
         until = cycle.blocked_until(source, now) if honour_retry_after else None
@@ -240,6 +251,7 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
                     polled = finish(parsing.pop(future), future.result())
                 reports[polled.source.id] = cycle.record(polled)
     finally:
+        cycle.states = {}
         if pool is not None:
             pool.close()
     return [reports[s.id] for s in sources]

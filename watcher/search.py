@@ -1,20 +1,21 @@
 """Korean full-text search over stored announcements (the read side of store.py).
 
-Two contentless FTS5 tables, fed with our own tokens (SQLite only splits them on spaces):
-- `search_index(body, meta)`: title and summary, NFKC-normalised and case-folded. Runs of Latin
-  letters/digits are whole words; runs of Hangul (and other CJK) become overlapping bigrams plus the
-  run's last syllable (`의료기기` -> `의료 료기 기기 기`); white space inside a run is ignored, so
+One contentless FTS5 table, `search_index(body, meta)`, fed with our own tokens (SQLite only splits
+them on spaces), so every query is a single MATCH that FTS5 answers by intersecting its lists:
+- body: title and summary, NFKC-normalised and case-folded. Runs of Latin letters/digits are whole
+  words; a run of Hangul (or other CJK) becomes its first syllable, its overlapping bigrams and its
+  last syllable (`의료기기` -> `의 의료 료기 기기 기`); white space inside a run is ignored, so
   `디지털 헬스케어` and `디지털헬스케어` index alike. A word of 2+ syllables is a phrase of bigrams
-  (`의료기기` -> "의료 료기 기기", `특구` -> "특구"). `meta` holds `_all`, `_s<hex source id>` and
-  `_r<hex rule>` per matched rule, so source and rule filters are intersected inside the index.
-- `search_chars(chars)`: each distinct CJK syllable of a row, plus the meta tokens (detail=none, small):
-  the fast path for 1-syllable words (`섬`), which a prefix query over bigrams makes slow.
+  (`의료기기` -> "의료 료기 기기", `특구` -> "특구"), `2026년` is "2026 년": never a prefix query.
+- meta: every distinct CJK syllable of the row (a 1-syllable word, `섬`, is one token instead of a
+  slow prefix query over bigrams), `_all`, `_s<hex source id>` and `_r<hex rule>` per matched rule
+  (source and rule filters are intersected inside the index too).
 - rowid = announcements.docid = _EPOCH_END - (seconds of coalesce(published, first_seen)), so
   `ORDER BY rowid LIMIT n` is newest-first without sorting and since/until are rowid ranges. A second
   already taken moves the row to the nearest free later second (date-only items cluster at midnight).
 
 User input never reaches FTS5 syntax: every token we emit is quoted and holds no quote.
-Changing the tokenisation needs a migration that rebuilds both tables (contentless rows are deleted
+Changing the tokenisation needs a migration that rebuilds the table (contentless rows are deleted
 by re-tokenising their old values).
 """
 
@@ -32,11 +33,10 @@ from zoneinfo import ZoneInfo
 from .errors import WatcherError
 
 KST = ZoneInfo("Asia/Seoul")
-BODY, CHARS = "search_index", "search_chars"
-_TOKENIZE = "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\""
-SEARCH_SCHEMA = (
-    f"CREATE VIRTUAL TABLE {BODY} USING fts5(body, meta, content='', columnsize=0, {_TOKENIZE}, detail=full)",
-    f"CREATE VIRTUAL TABLE {CHARS} USING fts5(chars, content='', columnsize=0, {_TOKENIZE}, detail=none)",
+FTS_TABLE = "search_index"
+FTS_SCHEMA = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, meta, content='', columnsize=0, "
+    "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\", detail=full)"
 )
 _EPOCH_END = 1 << 36  # sort times are counted down from here, so newer = smaller docid
 MAX_QUERY_CHARS = 200
@@ -50,7 +50,7 @@ def _is_cjk(ch: str) -> bool:
     return (
         0xAC00 <= o <= 0xD7A3  # Hangul syllables
         or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F  # jamo
-        or 0x3040 <= o <= 0x30FF  # kana
+        or 0x3041 <= o <= 0x3096 or 0x30A1 <= o <= 0x30FA or o == 0x30FC  # kana, not its punctuation
         or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF  # han
     )
 
@@ -95,11 +95,19 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def _run_tokens(run: str, starts: bool, ends: bool) -> list[str]:
+    """A CJK run's tokens: its first syllable when the run starts here, its bigrams, its last
+    syllable when the run ends here (a 1-syllable run is that syllable once)."""
+    if len(run) == 1:
+        return [run] if starts or ends else []
+    return [run[0]] * starts + _bigrams(run) + [run[-1]] * ends
+
+
 def doc_tokens(text: str) -> list[str]:
-    """Tokens indexed for a text: words, and each CJK run's bigrams plus its last character."""
+    """Tokens indexed for a text: words, and per CJK run its first syllable, bigrams and last syllable."""
     tokens: list[str] = []
     for is_cjk, run in segments(text):
-        tokens.extend((*_bigrams(run), run[-1]) if is_cjk else (run,))
+        tokens.extend(_run_tokens(run, True, True) if is_cjk else (run,))
     return tokens
 
 
@@ -119,58 +127,44 @@ def rule_token(rule: str) -> str:
     return _hex_token("_r", rule)
 
 
-def doc_meta(source: str, rules: Iterable[str]) -> str:
-    return " ".join(["_all", source_token(source), *(rule_token(r) for r in sorted(set(rules)))])
-
-
-def doc_chars(title: str | None, summary: str | None) -> str:
-    """The distinct CJK syllables of a row, for search_chars."""
+def doc_meta(source: str, rules: Iterable[str], title: str | None, summary: str | None) -> str:
     text = normalize(f"{title or ''} {summary or ''}")
-    return " ".join(sorted({ch for ch in text if _is_cjk(ch)}))
+    syllables = sorted({ch for ch in text if _is_cjk(ch)})
+    return " ".join(["_all", source_token(source), *(rule_token(r) for r in sorted(set(rules))), *syllables])
 
 
-def term_query(text: str, prefix: bool = False) -> tuple[str, str] | None:
-    """One search term (a word or a quoted phrase) -> (FTS table, expression), None without tokens.
+def term_query(text: str, prefix: bool = False) -> str | None:
+    """One search term (a word or a quoted phrase) -> an FTS5 phrase, or None without tokens.
 
-    A lone CJK syllable is looked up in search_chars. Otherwise the term's tokens must appear
-    consecutively, as doc_tokens() wrote them: a CJK run inside the term ends where the document's
-    run ends, so it carries its last syllable; the term's final run may go on in the document, so
-    it does not (and a final single syllable after other tokens is a prefix).
+    A lone CJK syllable is its meta token. Otherwise the term's tokens must appear consecutively, as
+    doc_tokens() wrote them; a CJK run that has something before it (or after it) in the term starts
+    (or ends) where the document's run does, so it carries its first (last) syllable, while the
+    term's first and last runs may go on in the document. `prefix` (Latin `word*`) marks the last token.
     """
     segs = segments(text)
-    if len(segs) == 1 and segs[0][0] and len(segs[0][1]) == 1:
-        return CHARS, f'"{segs[0][1]}"'
     tokens: list[str] = []
     for i, (is_cjk, run) in enumerate(segs):
-        if not is_cjk:
-            tokens.append(run)
-        elif i < len(segs) - 1:
-            tokens.extend((*_bigrams(run), run[-1]))
-        elif len(run) == 1:
-            tokens.append(run)
-            prefix = True
+        if is_cjk:
+            tokens.extend(_run_tokens(run, i > 0, i < len(segs) - 1) or [run])
         else:
-            tokens.extend(_bigrams(run))
+            tokens.append(run)
     if not tokens:
         return None
-    return BODY, '"' + " ".join(tokens) + '"' + (" *" if prefix else "")
-
-
-Term = tuple[str, str]  # (FTS table, expression)
+    return '"' + " ".join(tokens) + '"' + (" *" if prefix and not segs[-1][0] else "")
 
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    include: tuple[Term, ...] = ()  # must all match
-    exclude: tuple[Term, ...] = ()  # must not match (`-word`)
+    include: tuple[str, ...] = ()  # FTS5 phrases that must all match
+    exclude: tuple[str, ...] = ()  # FTS5 phrases that must not match (`-word`)
 
 
 def parse_query(q: str) -> ParsedQuery:
-    """User input -> terms: words are ANDed, `"quoted text"` is one phrase (an unbalanced quote runs
-    to the end), `-word` excludes, `word*` is a prefix for Latin words. Nothing else is syntax."""
+    """User input -> phrases: words are ANDed, `"quoted text"` is one phrase (an unbalanced quote
+    runs to the end), `-word` excludes, `word*` is a prefix for Latin words. Nothing else is syntax."""
     q = (q or "")[:MAX_QUERY_CHARS]
-    include: list[Term] = []
-    exclude: list[Term] = []
+    include: list[str] = []
+    exclude: list[str] = []
     i = 0
     while i < len(q) and len(include) + len(exclude) < MAX_TERMS:
         if q[i].isspace():
@@ -179,7 +173,7 @@ def parse_query(q: str) -> ParsedQuery:
         if q[i] == '"':
             end = q.find('"', i + 1)
             end = len(q) if end < 0 else end
-            term, negative = term_query(q[i + 1 : end]), False
+            phrase, negative = term_query(q[i + 1 : end]), False
             i = end + 1
         else:
             start = i
@@ -188,45 +182,22 @@ def parse_query(q: str) -> ParsedQuery:
             word = q[start:i]
             negative = word.startswith("-")
             word = word.lstrip("-+")
-            term = term_query(word.rstrip("*"), prefix=word.endswith("*"))
+            phrase = term_query(word.rstrip("*"), prefix=word.endswith("*"))
         target = exclude if negative else include
-        if term and term not in target:
-            target.append(term)
+        if phrase and phrase not in target:
+            target.append(phrase)
     return ParsedQuery(tuple(include), tuple(exclude))
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How to run a query: MATCH `match` on `table`, then per row: `require` must match and `reject`
-    must not, each an expression on the other table (looked up by rowid)."""
-
-    table: str
-    match: str
-    require: Term | None = None
-    reject: Term | None = None
-
-
-def build_fts_query(q: str, source: str | None = None, rule: str | None = None) -> Plan:
-    """User input and filters -> a safe plan (its MATCH is never empty: `_all` matches every row)."""
+def build_fts_query(q: str, source: str | None = None, rule: str | None = None) -> str:
+    """User input and filters -> a safe FTS5 MATCH expression (never empty: `_all` matches every row)."""
     parsed = parse_query(q)
-    body = [e for t, e in parsed.include if t == BODY]
-    chars = [e for t, e in parsed.include if t == CHARS]
-    table = BODY if body or not chars else CHARS
-    other = CHARS if table == BODY else BODY
-    positive = body if table == BODY else chars
-    positive += [f'"{token}"' for token in (source and source_token(source), rule and rule_token(rule)) if token]
-    match = " AND ".join(positive) or '"_all"'
-    negative = [e for t, e in parsed.exclude if t == table]
-    if negative:
-        match = f"({match}) NOT ({' OR '.join(negative)})"
-    require = [e for t, e in parsed.include if t == other]
-    reject = [e for t, e in parsed.exclude if t == other]
-    return Plan(
-        table,
-        match,
-        (other, " AND ".join(require)) if require else None,
-        (other, " OR ".join(reject)) if reject else None,
-    )
+    tokens = (source and source_token(source), rule and rule_token(rule))
+    include = [*parsed.include, *(f'"{token}"' for token in tokens if token)]
+    expression = " AND ".join(include) or '"_all"'
+    if parsed.exclude:
+        expression = f"({expression}) NOT ({' OR '.join(parsed.exclude)})"
+    return expression
 
 
 # ---- sort order (pure) -----------------------------------------------------------------------
@@ -292,26 +263,21 @@ def allocate_docid(conn: sqlite3.Connection, sort_time: str) -> int:
     return int(row[0])
 
 
-def _index(conn: sqlite3.Connection, command: str, docid: int, title: str | None, summary: str | None,
-           source: str, rules: Iterable[str]) -> None:
-    meta = doc_meta(source, rules)
-    columns, marker = ("", "") if not command else (f"{BODY}, ", "'delete', ")
-    conn.execute(f"INSERT INTO {BODY}({columns}rowid, body, meta) VALUES ({marker}?, ?, ?)",
-                 (docid, doc_body(title, summary), meta))
-    columns = "" if not command else f"{CHARS}, "
-    conn.execute(f"INSERT INTO {CHARS}({columns}rowid, chars) VALUES ({marker}?, ?)",
-                 (docid, f"{doc_chars(title, summary)} {meta}"))
-
-
 def index_add(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
               rules: Iterable[str]) -> None:
-    _index(conn, "", docid, title, summary, source, rules)
+    conn.execute(
+        f"INSERT INTO {FTS_TABLE}(rowid, body, meta) VALUES (?, ?, ?)",
+        (docid, doc_body(title, summary), doc_meta(source, rules, title, summary)),
+    )
 
 
 def index_remove(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
                  rules: Iterable[str]) -> None:
     """Contentless FTS5 forgets a row given exactly the values it was indexed with."""
-    _index(conn, "delete", docid, title, summary, source, rules)
+    conn.execute(
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body, meta) VALUES ('delete', ?, ?, ?)",
+        (docid, doc_body(title, summary), doc_meta(source, rules, title, summary)),
+    )
 
 
 # ---- queries ---------------------------------------------------------------------------------
@@ -338,14 +304,9 @@ def search(conn: sqlite3.Connection, query: str, since: str | date | None = None
            limit: int = 50, open_only: bool = False, today: str | date | None = None) -> list[dict]:
     """Announcements matching `query` (see parse_query), newest first by coalesce(published, first_seen)."""
     low, high = docid_range(parse_day(since, "since"), parse_day(until, "until"))
-    plan = build_fts_query(query, source, rule)
-    sql = (f"SELECT {_COLUMNS} FROM {plan.table} f CROSS JOIN announcements a ON a.docid = f.rowid "
-           f"WHERE {plan.table} MATCH ? AND f.rowid BETWEEN ? AND ?")
-    params: list[object] = [plan.match, low, high]
-    for check, negate in ((plan.require, ""), (plan.reject, "NOT ")):
-        if check:
-            sql += f" AND {negate}EXISTS (SELECT 1 FROM {check[0]} WHERE {check[0]} MATCH ? AND rowid = f.rowid)"
-            params.append(check[1])
+    sql = (f"SELECT {_COLUMNS} FROM {FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
+           f"WHERE {FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
+    params: list[object] = [build_fts_query(query, source, rule), low, high]
     if open_only:
         sql += " AND a.deadline >= ?"
         params.append((parse_day(today, "today") or datetime.now(KST).date()).isoformat())

@@ -58,8 +58,9 @@ def _m0002_search_index(db: sqlite_utils.Database) -> None:
     conn = db.conn
     conn.execute("ALTER TABLE announcements ADD COLUMN docid INTEGER")
     conn.execute("CREATE UNIQUE INDEX announcements_docid ON announcements(docid)")
-    for sql in fts.SEARCH_SCHEMA:
-        conn.execute(sql)
+    # lets `open_only` test deadlines in the index, before reading the row
+    conn.execute("CREATE INDEX announcements_docid_deadline ON announcements(docid, deadline)")
+    conn.execute(fts.FTS_SCHEMA)
     rows = conn.execute(
         "SELECT source, id, title, summary, published, first_seen FROM announcements ORDER BY first_seen, rowid"
     ).fetchall()
