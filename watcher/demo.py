@@ -125,6 +125,8 @@ def run_demo(rules_path: str) -> None:
                 detail = r.error or f"{r.items} items stored, {r.new} new, {r.alerts} alerts"
                 click.echo(f"   {r.id:<10} {r.status:<8} {detail}")
             click.echo(f"   alerts sent to standard output: {report.delivery.sent}")
+            click.echo("   (the real NTIS and 기업마당 captures date from 2026-08/09: older than max_age, so they are\n"
+                       "    stored and searchable but not alerted)")
             for query in ("특구", "의료기기", "디지털 헬스케어"):
                 rows = store.search(query, limit=5)
                 click.secho(f"== watcher search {query!r}: {len(rows)} found", bold=True)
