@@ -25,15 +25,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from urllib.error import URLError
-
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from .errors import ConfigError, DeliveryError
 from .notify import alert_rules, build_message, build_ops, digest_parts
+
+if TYPE_CHECKING:  # slack_sdk is imported only when Slack is configured (start-up time)
+    from slack_sdk.web import WebClient
+    from slack_sdk.webhook import WebhookClient
 
 logger = logging.getLogger("watcher.deliver")
 # slack_sdk logs every failed request as an ERROR; `deliver` logs each failure once, with its fate.
@@ -122,6 +122,8 @@ class SlackSender:
         return channel
 
     def send(self, channel: str, payload: dict[str, Any]) -> str | None:
+        from slack_sdk.errors import SlackApiError
+
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
@@ -213,6 +215,8 @@ def make_sender(env: Mapping[str, str], timeout: float = TIMEOUT) -> Sender:
         base = (env.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
         if not re.match(r"https?://", base, re.I):
             raise ConfigError([f"SLACK_API_URL: not an http(s) URL: {base}"])
+        from slack_sdk.web import WebClient
+
         client = WebClient(
             token=token,
             base_url=base.rstrip("/") + "/",
@@ -224,6 +228,8 @@ def make_sender(env: Mapping[str, str], timeout: float = TIMEOUT) -> Sender:
     if webhook:
         if not re.match(r"https?://", webhook, re.I):
             raise ConfigError(["SLACK_WEBHOOK_URL: not an http(s) URL"])
+        from slack_sdk.webhook import WebhookClient
+
         client = WebhookClient(webhook, timeout=timeout, retry_handlers=[], logger=_sdk_logger)  # type: ignore[arg-type]
         return WebhookSender(client)
     return ConsoleSender()
