@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,72 @@ HOSTILE = ['"', '""', '"디지털', "AND", "OR", "NOT", "NEAR(", "NEAR(a b", "*"
 )
 def test_doc_tokens(text: str, tokens: list[str]) -> None:
     assert fts.doc_tokens(text) == tokens
+
+
+def _reference_is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F or 0x3041 <= o <= 0x3096
+            or 0x30A1 <= o <= 0x30FA or o == 0x30FC or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF
+            or 0xF900 <= o <= 0xFAFF)
+
+
+def _reference_segments(text: str) -> list[tuple[bool, str]]:
+    """The tokeniser's definition, one character at a time (what the index was first built with)."""
+    out: list[tuple[bool, str]] = []
+    cjk, word = "", ""
+    for ch in fts.normalize(text):
+        if _reference_is_cjk(ch):
+            if word:
+                out.append((False, word))
+                word = ""
+            cjk += ch
+        elif ch.isspace():
+            if word:
+                out.append((False, word))
+                word = ""
+        else:
+            if cjk:
+                out.append((True, cjk))
+                cjk = ""
+            if ch.isalnum():
+                word += ch
+            elif word:
+                out.append((False, word))
+                word = ""
+    out += [(True, cjk)] * bool(cjk) + [(False, word)] * bool(word)
+    return out
+
+
+def _reference_tokens(text: str) -> list[str]:
+    tokens: list[str] = []
+    for is_cjk, run in _reference_segments(text):
+        tokens += ([run] if len(run) == 1 else [run[0], *(run[i : i + 2] for i in range(len(run) - 1)), run[-1]]) \
+            if is_cjk else [run]
+    return tokens
+
+
+def _generated_texts(count: int) -> list[str]:
+    """Random text over the edges of every CJK range, Latin, digits, punctuation, white space, full-width."""
+    rng = random.Random(20261120)
+    spans = [(0xABF0, 0xAC10), (0xD790, 0xD7B0), (0x10F0, 0x1210), (0x3120, 0x3190), (0x3030, 0x3100),
+             (0x33F0, 0x3410), (0x4DB0, 0x4E10), (0x9FF0, 0xA010), (0xF8F0, 0xFB10), (0x20, 0x7F),
+             (0xA0, 0x180), (0x2000, 0x2070), (0xFF00, 0xFFEF), (0x300, 0x370)]
+    alphabet = [chr(c) for lo, hi in spans for c in range(lo, hi)] + list(" \t\n\u3000_·특구의료기기 ") * 20
+    return ["".join(rng.choices(alphabet, k=rng.randint(0, 30))) for _ in range(count)]
+
+
+def test_tokens_match_the_per_character_definition() -> None:
+    """The regex tokeniser writes exactly what the index holds (contentless rows are deleted by
+    re-tokenising their old values, so a single differing token would corrupt the index)."""
+    texts = _generated_texts(3000) + ["가 나", "가\t\n나a", "a가 b", "ㄱ ㅏ", "・ヽ゠", "가\u3000나", "ＡＩ·빅데이터"]
+    for title, summary in zip(texts, reversed(texts), strict=True):
+        assert fts.segments(title) == _reference_segments(title), repr(title)
+        assert fts.doc_tokens(title) == _reference_tokens(title), repr(title)
+        doc = fts.index_doc(title, summary)
+        assert doc.body == " ".join(_reference_tokens(title) + _reference_tokens(summary))
+        syllables = sorted({ch for ch in fts.normalize(f"{title} {summary}") if _reference_is_cjk(ch)})
+        assert fts.meta_text("a", ["r"], doc.chars) == " ".join(["_all", "_s61", "_r72", *syllables])
+        assert fts.doc_meta("a", ["r"], title, summary) == fts.meta_text("a", ["r"], doc.chars)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -96,6 +97,29 @@ def test_hostile_text_is_escaped_and_bad_links_are_not_links(base: str) -> None:
     assert "NTIS &lt;국가R&amp;D&gt;" in page and "zones&lt;x&gt;" in page
     page = get(base, "/search", q="연구개발특구").text
     assert 'href="https://example.go.kr/view?a=1&amp;b=2"' in page
+
+
+def raw_get(base: str, target: bytes) -> str:
+    """GET with the request target sent byte for byte (requests would percent-encode it)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"GET " + target + b" HTTP/1.0\r\nHost: " + host.encode() + b"\r\n\r\n")
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200"), head
+    return body.decode("utf-8")
+
+
+def test_raw_utf8_query_is_read_as_utf8(base: str) -> None:
+    """`curl 'http://127.0.0.1:8765/search?q=특구'` sends UTF-8 bytes unencoded: no mojibake."""
+    page = raw_get(base, "/search?q=특구&source=ntis".encode())
+    assert 'value="특구"' in page and "í" not in page
+    assert titles(page) == titles(get(base, "/search", q="특구", source="ntis").text) == 3
+    page = raw_get(base, b"/search?q=%ED%8A%B9%EA%B5%AC")  # percent-encoded as before
+    assert 'value="특구"' in page and titles(page) == 4
+    assert 'value="\ufffd"' in raw_get(base, b"/search?q=\xff")  # not UTF-8: replaced, still a page
 
 
 def test_query_is_echoed_escaped(base: str) -> None:

@@ -163,7 +163,11 @@ class Cycle:
         return None
 
     def record(self, polled: Polled) -> SourceReport:
-        """Main thread: store what a worker found, and the source's health."""
+        """Main thread: store what a worker found, and the source's health, in one transaction."""
+        with self.store.transaction():
+            return self._record(polled)
+
+    def _record(self, polled: Polled) -> SourceReport:
         source, now = polled.source, self.clock()
         was_failing = bool(self.state(source.id).get("down_alerted"))
         self.states.pop(source.id, None)  # about to change
@@ -239,6 +243,7 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
             start_next()
         while fetching or parsing:
             done, _ = wait([*fetching, *parsing], return_when=FIRST_COMPLETED)
+            ready: list[Polled] = []
             for future in done:
                 if future in fetching:
                     del fetching[future]
@@ -249,7 +254,10 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
                         continue
                 else:
                     polled = finish(parsing.pop(future), future.result())
-                reports[polled.source.id] = cycle.record(polled)
+                ready.append(polled)
+            with cycle.store.transaction():  # one commit for the sources that finished together
+                for polled in ready:
+                    reports[polled.source.id] = cycle.record(polled)
     finally:
         cycle.states = {}
         if pool is not None:

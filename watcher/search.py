@@ -22,6 +22,8 @@ by re-tokenising their old values).
 from __future__ import annotations
 
 import json
+import operator
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -45,54 +47,30 @@ MAX_TERMS = 16
 
 # ---- tokens (pure) ---------------------------------------------------------------------------
 
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return (
-        0xAC00 <= o <= 0xD7A3  # Hangul syllables
-        or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F  # jamo
-        or 0x3041 <= o <= 0x3096 or 0x30A1 <= o <= 0x30FA or o == 0x30FC  # kana, not its punctuation
-        or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF  # han
-    )
+# CJK: Hangul syllables and jamo, kana (not its punctuation), han. A CJK run goes on across white
+# space; a word is a run of letters/digits (str.isalnum, so `_` and punctuation split words).
+_CJK = ("\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u3041-\u3096\u30a1-\u30fa\u30fc"
+        "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff")
+_RUN_SPACE = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")  # white space inside a CJK run
+_SEGMENT = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+)")  # (CJK run, word)
 
 
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def _runs(normalized: str) -> list[tuple[str, str]]:
+    """Normalised text -> [(CJK run, "") or ("", word)] in order, white space inside CJK runs dropped."""
+    return _SEGMENT.findall(_RUN_SPACE.sub("", normalized))
+
+
 def segments(text: str) -> list[tuple[bool, str]]:
-    """Normalised text -> [(is_cjk, run)]: CJK runs (white space inside ignored) and word runs."""
-    out: list[tuple[bool, str]] = []
-    cjk: list[str] = []
-    word: list[str] = []
-    for ch in normalize(text):
-        if _is_cjk(ch):
-            if word:
-                out.append((False, "".join(word)))
-                word = []
-            cjk.append(ch)
-        elif ch.isspace():
-            if word:
-                out.append((False, "".join(word)))
-                word = []
-            # a CJK run continues across white space
-        else:
-            if cjk:
-                out.append((True, "".join(cjk)))
-                cjk = []
-            if ch.isalnum():
-                word.append(ch)
-            elif word:
-                out.append((False, "".join(word)))
-                word = []
-    if cjk:
-        out.append((True, "".join(cjk)))
-    if word:
-        out.append((False, "".join(word)))
-    return out
+    """Text -> [(is_cjk, run)]: CJK runs (white space inside ignored) and word runs."""
+    return [(True, cjk) if cjk else (False, word) for cjk, word in _runs(normalize(text))]
 
 
 def _bigrams(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+    return list(map(operator.add, run, run[1:]))
 
 
 def _run_tokens(run: str, starts: bool, ends: bool) -> list[str]:
@@ -103,16 +81,48 @@ def _run_tokens(run: str, starts: bool, ends: bool) -> list[str]:
     return [run[0]] * starts + _bigrams(run) + [run[-1]] * ends
 
 
+def _tokens(normalized: str, cjk_runs: list[str] | None = None) -> list[str]:
+    """The tokens of a normalised text (as doc_tokens); its CJK runs are added to `cjk_runs`."""
+    out: list[str] = []
+    for cjk, word in _runs(normalized):
+        if word:
+            out.append(word)
+            continue
+        if cjk_runs is not None:
+            cjk_runs.append(cjk)
+        if len(cjk) == 1:
+            out.append(cjk)
+        else:  # inlined _run_tokens(cjk, True, True): this runs for every indexed run
+            out.append(cjk[0])
+            out.extend(map(operator.add, cjk, cjk[1:]))
+            out.append(cjk[-1])
+    return out
+
+
 def doc_tokens(text: str) -> list[str]:
     """Tokens indexed for a text: words, and per CJK run its first syllable, bigrams and last syllable."""
-    tokens: list[str] = []
-    for is_cjk, run in segments(text):
-        tokens.extend(_run_tokens(run, True, True) if is_cjk else (run,))
-    return tokens
+    return _tokens(normalize(text))
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """What the index holds for a title and summary: body tokens and the distinct CJK syllables
+    (the meta column without its source and rule tokens). Plain strings: cheap to pickle, so
+    worker processes compute it and the main process only writes it."""
+
+    body: str
+    chars: str
+
+
+def index_doc(title: str | None, summary: str | None) -> IndexDoc:
+    """Title and summary -> their IndexDoc, normalised and segmented once."""
+    cjk_runs: list[str] = []
+    tokens = _tokens(f"{normalize(title or '')}\0{normalize(summary or '')}", cjk_runs)  # no run crosses NUL
+    return IndexDoc(" ".join(tokens), " ".join(sorted(set("".join(cjk_runs)))))
 
 
 def doc_body(title: str | None, summary: str | None) -> str:
-    return " ".join(doc_tokens(title or "") + doc_tokens(summary or ""))
+    return index_doc(title, summary).body
 
 
 def _hex_token(prefix: str, value: str) -> str:
@@ -127,10 +137,14 @@ def rule_token(rule: str) -> str:
     return _hex_token("_r", rule)
 
 
+def meta_text(source: str, rules: Iterable[str], chars: str) -> str:
+    """The meta column: `_all`, the source token, one token per rule, then the row's CJK syllables."""
+    tokens = ["_all", source_token(source), *(rule_token(r) for r in sorted(set(rules)))]
+    return " ".join([*tokens, chars] if chars else tokens)
+
+
 def doc_meta(source: str, rules: Iterable[str], title: str | None, summary: str | None) -> str:
-    text = normalize(f"{title or ''} {summary or ''}")
-    syllables = sorted({ch for ch in text if _is_cjk(ch)})
-    return " ".join(["_all", source_token(source), *(rule_token(r) for r in sorted(set(rules))), *syllables])
+    return meta_text(source, rules, index_doc(title, summary).chars)
 
 
 def term_query(text: str, prefix: bool = False) -> str | None:
@@ -250,33 +264,79 @@ def docid_range(since: date | None, until: date | None) -> tuple[int, int]:
 
 # ---- index maintenance -----------------------------------------------------------------------
 
+class DocidAllocator:
+    """Hands out free docids within one transaction: the docid of a sort time, else the nearest free
+    one below it (a later second). Docids handed out are remembered, so rows may be written later
+    in one batch; `known_taken` answers for docids the caller has already looked up."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.taken: set[int] = set()  # handed out by this allocator
+        self.looked_up: dict[int, bool] = {}  # docid -> taken in the table (as read once)
+        self._next: dict[int, int] = {}  # ideal docid -> where to look next (all above are taken)
+
+    def look_up(self, docids: Iterable[int]) -> None:
+        """Read which of these docids the table holds, in one statement."""
+        wanted = [d for d in set(docids) if d not in self.looked_up]
+        self.looked_up.update(dict.fromkeys(wanted, False))
+        for chunk in range(0, len(wanted), 10_000):
+            cursor = self.conn.execute("SELECT docid FROM announcements WHERE docid IN (SELECT value FROM "
+                                       "json_each(?))", (json.dumps(wanted[chunk : chunk + 10_000]),))
+            self.looked_up.update((row[0], True) for row in cursor)
+
+    def _in_table(self, docid: int) -> bool:
+        if docid in self.looked_up:
+            return self.looked_up[docid]
+        return self.conn.execute("SELECT 1 FROM announcements WHERE docid = ?", (docid,)).fetchone() is not None
+
+    def _below_block(self, docid: int) -> int:
+        """The free docid just below the table's block of consecutive docids holding `docid`."""
+        row = self.conn.execute(
+            "SELECT d.docid - 1 FROM announcements d WHERE d.docid <= ? AND NOT EXISTS "
+            "(SELECT 1 FROM announcements e WHERE e.docid = d.docid - 1) ORDER BY d.docid DESC LIMIT 1",
+            (docid,),
+        ).fetchone()
+        return int(row[0])
+
+    def take(self, sort_time: str) -> int:
+        ideal = ideal_docid(sort_seconds(sort_time) or 0)
+        docid = self._next.get(ideal, ideal)
+        while True:
+            if docid in self.taken:
+                docid -= 1
+            elif self._in_table(docid):
+                docid = self._below_block(docid)
+            else:
+                break
+        self.taken.add(docid)
+        self._next[ideal] = docid - 1
+        return docid
+
+
 def allocate_docid(conn: sqlite3.Connection, sort_time: str) -> int:
     """The docid of a sort time, else the nearest free one below it (a later second)."""
-    docid = ideal_docid(sort_seconds(sort_time) or 0)
-    if conn.execute("SELECT 1 FROM announcements WHERE docid = ?", (docid,)).fetchone() is None:
-        return docid
-    row = conn.execute(
-        "SELECT d.docid - 1 FROM announcements d WHERE d.docid <= ? AND NOT EXISTS "
-        "(SELECT 1 FROM announcements e WHERE e.docid = d.docid - 1) ORDER BY d.docid DESC LIMIT 1",
-        (docid,),
-    ).fetchone()
-    return int(row[0])
+    return DocidAllocator(conn).take(sort_time)
 
 
 def index_add(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
-              rules: Iterable[str]) -> None:
-    conn.execute(
-        f"INSERT INTO {FTS_TABLE}(rowid, body, meta) VALUES (?, ?, ?)",
-        (docid, doc_body(title, summary), doc_meta(source, rules, title, summary)),
-    )
+              rules: Iterable[str], doc: IndexDoc | None = None) -> None:
+    doc = doc or index_doc(title, summary)
+    conn.execute(f"INSERT INTO {FTS_TABLE}(rowid, body, meta) VALUES (?, ?, ?)",
+                 (docid, doc.body, meta_text(source, rules, doc.chars)))
+
+
+def index_add_many(conn: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> None:
+    """Index rows of (docid, body, meta) in one statement."""
+    conn.executemany(f"INSERT INTO {FTS_TABLE}(rowid, body, meta) VALUES (?, ?, ?)", rows)
 
 
 def index_remove(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
                  rules: Iterable[str]) -> None:
     """Contentless FTS5 forgets a row given exactly the values it was indexed with."""
+    doc = index_doc(title, summary)
     conn.execute(
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body, meta) VALUES ('delete', ?, ?, ?)",
-        (docid, doc_body(title, summary), doc_meta(source, rules, title, summary)),
+        (docid, doc.body, meta_text(source, rules, doc.chars)),
     )
 
 

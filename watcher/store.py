@@ -1,16 +1,17 @@
 """SQLite store: schema (numbered migrations), source health, announcements, matches, the alert outbox.
 
-Every write commits at once (a `sent` mark is durable as soon as mark_sent returns); `ingest` is one
-transaction per source. All times are ISO 8601 strings in Korea time (`+09:00`) made from the `now`
-passed in. Announcements must be written through Store: it keeps the search index (watcher/search.py)
-in step. Alerts are keyed (Announcement.key, channel) and never repeated for a key and channel.
+Every write commits at once (a `sent` mark is durable as soon as mark_sent returns) unless the caller
+groups writes in `transaction()`; `ingest` is one transaction per call. All times are ISO 8601 strings
+in Korea time (`+09:00`) made from the `now` passed in. Announcements must be written through Store:
+it keeps the search index (watcher/search.py) in step. Alerts are keyed (Announcement.key, channel)
+and never repeated for a key and channel.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -113,6 +114,31 @@ def merge_rules(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> lis
     return merged
 
 
+Item = tuple[Announcement, list[Hit]] | tuple[Announcement, list[Hit], fts.IndexDoc]
+_Key = tuple[str, str]  # (source, id)
+
+
+def _unique_batches(items: Iterable[Item]) -> Iterator[list[tuple[Announcement, list[Hit], fts.IndexDoc]]]:
+    """Items with their IndexDoc, in runs without a repeated announcement (a repeat is an update of
+    the one before it, so it goes into the next run, written after)."""
+    batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]] = []
+    keys: set[_Key] = set()
+    for item in items:
+        ann, hits = item[0], item[1]
+        doc = item[2] if len(item) > 2 else fts.index_doc(ann.title, ann.summary)  # type: ignore[misc]
+        if (ann.source, ann.id) in keys:
+            yield batch
+            batch, keys = [], set()
+        keys.add((ann.source, ann.id))
+        batch.append((ann, hits, doc))
+    if batch:
+        yield batch
+
+
+def _in_ids(column: str) -> str:
+    return f"{column} IN (SELECT value FROM json_each(?))"
+
+
 _CONTENT = ("key", "title", "link", "canonical", "summary", "published", "deadline", "agency")
 _STATE_DEFAULTS: dict[str, Any] = {
     "name": None, "kind": None, "url": None, "etag": None, "last_modified": None, "body_hash": None,
@@ -131,7 +157,9 @@ class Store:
             self.db = sqlite_utils.Database(self.path)
             self.db.enable_wal()
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA synchronous = FULL")
+        # NORMAL with WAL: a commit is in the WAL file when it returns, so a killed process loses
+        # nothing committed; only an OS crash or power loss may drop the last commits (never corrupts).
+        self.db.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(self.db)
 
     @property
@@ -142,8 +170,9 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction (takes the write lock up front, so the busy timeout applies)."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction (takes the write lock up front, so the busy timeout applies).
+        Store writes inside it join it (as savepoints): one commit for several writes."""
         if self.conn.in_transaction:
             with self.db.atomic():
                 yield self.conn
@@ -173,7 +202,7 @@ class Store:
     def record_success(self, source: Source, now: datetime, etag: str | None, last_modified: str | None,
                        body_hash: str | None) -> None:
         stamp = iso(now)
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._touch_source(conn, source)
             conn.execute(
                 "UPDATE sources SET etag = ?, last_modified = ?, body_hash = ?, "
@@ -185,7 +214,7 @@ class Store:
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
         until = iso(now + timedelta(seconds=retry_after)) if retry_after else None
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._touch_source(conn, source)
             conn.execute(
                 "UPDATE sources SET failures = failures + 1, failing_since = coalesce(failing_since, ?), "
@@ -202,98 +231,19 @@ class Store:
 
     # ---- ingest -------------------------------------------------------------------------------
 
-    def ingest(self, source: Source, items: list[tuple[Announcement, list[Hit]]], now: datetime,
-               max_age: float) -> IngestResult:
-        """Store one poll of a source: announcements, their matches, and the alerts they earn."""
+    def ingest(self, source: Source, items: Iterable[Item], now: datetime, max_age: float) -> IngestResult:
+        """Store one poll of a source: announcements, their matches, and the alerts they earn.
+
+        Items are (announcement, hits) or (announcement, hits, IndexDoc) when a worker process has
+        tokenised it already. Unchanged announcements only get their last_seen moved."""
         result = IngestResult()
         stamp = iso(now)
-        oldest = now - timedelta(seconds=max_age)
-        with self._write() as conn:
+        oldest = int((now - timedelta(seconds=max_age)).timestamp())
+        with self.transaction() as conn:
             self._touch_source(conn, source)
-            for ann, hits in items:
-                result.seen += 1
-                is_new, changed, first_seen = self._upsert(conn, ann, hits, stamp)
-                result.new += is_new
-                result.updated += changed
-                if hits and self._recent(sort_time(ann.published, first_seen), oldest):
-                    result.alerts_queued += self._queue(conn, ann, hits, stamp)
+            for batch in _unique_batches(items):
+                _Ingest(conn, stamp, oldest, result).run(batch)
         return result
-
-    def _upsert(self, conn: sqlite3.Connection, ann: Announcement, hits: list[Hit],
-                stamp: str) -> tuple[bool, bool, str]:
-        """Write one announcement, its matches and its index row -> (new, changed, first_seen)."""
-        values = (ann.key, ann.title, ann.link, ann.canonical, ann.summary or "", ann.published, ann.deadline,
-                  ann.agency)
-        content = dict(zip(_CONTENT, values, strict=True))
-        old = fts.first_dict(
-            conn.execute("SELECT * FROM announcements WHERE source = ? AND id = ?", (ann.source, ann.id))
-        )
-        old_rules = _rules_of(conn, ann.source, ann.id) if old else []
-        for hit in hits:
-            conn.execute(
-                "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, "
-                "keywords = excluded.keywords",
-                (ann.source, ann.id, hit.rule, hit.channel, json.dumps(list(hit.keywords), ensure_ascii=False),
-                 stamp),
-            )
-        rules = sorted(set(old_rules) | {h.rule for h in hits})
-        if old is None:
-            docid = fts.allocate_docid(conn, sort_time(ann.published, stamp))
-            conn.execute(
-                f"INSERT INTO announcements (source, id, {', '.join(_CONTENT)}, first_seen, last_seen, docid) "
-                f"VALUES (?, ?, {', '.join('?' * len(_CONTENT))}, ?, ?, ?)",
-                (ann.source, ann.id, *content.values(), stamp, stamp, docid),
-            )
-            fts.index_add(conn, docid, ann.title, content["summary"], ann.source, rules)
-            return True, False, stamp
-        changed = any(old[k] != v for k, v in content.items())
-        docid = old["docid"]
-        when = sort_time(content["published"], old["first_seen"])
-        if docid is None or when != sort_time(old["published"], old["first_seen"]):
-            docid = fts.allocate_docid(conn, when)
-        sets = ", ".join(f"{k} = ?" for k in content)
-        conn.execute(
-            f"UPDATE announcements SET {sets}, last_seen = ?, docid = ? WHERE source = ? AND id = ?",
-            (*content.values(), stamp, docid, ann.source, ann.id),
-        )
-        text_changed = (old["title"], old["summary"]) != (content["title"], content["summary"])
-        if text_changed or docid != old["docid"] or rules != sorted(set(old_rules)):
-            if old["docid"] is not None:
-                fts.index_remove(conn, old["docid"], old["title"], old["summary"], ann.source, old_rules)
-            fts.index_add(conn, docid, content["title"], content["summary"], ann.source, rules)
-        return False, changed, old["first_seen"]
-
-    @staticmethod
-    def _recent(when: str, oldest: datetime) -> bool:
-        return (fts.sort_seconds(when) or 0) >= int(oldest.timestamp())
-
-    def _queue(self, conn: sqlite3.Connection, ann: Announcement, hits: list[Hit], stamp: str) -> int:
-        """Outbox rows, one per (key, channel); a pending one gains the new rules. -> rows added."""
-        by_channel: dict[str, list[dict[str, Any]]] = {}
-        for hit in hits:
-            by_channel.setdefault(hit.channel, []).append(_rule_entry(hit))
-        queued = 0
-        for channel, entries in by_channel.items():
-            cursor = conn.execute(
-                "INSERT INTO alerts (kind, key, channel, source, ann_id, rules, created_at, status, attempts) "
-                "VALUES ('announcement', ?, ?, ?, ?, ?, ?, 'pending', 0) ON CONFLICT(key, channel) DO NOTHING",
-                (ann.key, channel, ann.source, ann.id, json.dumps(entries, ensure_ascii=False), stamp),
-            )
-            if cursor.rowcount:
-                queued += 1
-                continue
-            row = conn.execute(
-                "SELECT id, rules FROM alerts WHERE key = ? AND channel = ? AND status = 'pending' "
-                "AND kind = 'announcement'", (ann.key, channel),
-            ).fetchone()
-            if row is not None:
-                current = json.loads(row[1] or "[]")
-                merged = merge_rules(current, entries)
-                if merged != current:
-                    conn.execute("UPDATE alerts SET rules = ? WHERE id = ?",
-                                 (json.dumps(merged, ensure_ascii=False), row[0]))
-        return queued
 
     # ---- outbox -------------------------------------------------------------------------------
 
@@ -363,6 +313,145 @@ class Store:
         """Full-text search, newest first; see watcher/search.py for the query language."""
         return fts.search(self.conn, query, since=since, until=until, source=source, rule=rule, limit=limit,
                           open_only=open_only, today=today)
+
+
+class _Ingest:
+    """One batch of `Store.ingest` (no announcement twice): reads the stored rows, matches and alerts
+    of the batch in a few statements, then writes only what changed, many rows per statement."""
+
+    def __init__(self, conn: sqlite3.Connection, stamp: str, oldest: int, result: IngestResult) -> None:
+        self.conn, self.stamp, self.oldest, self.result = conn, stamp, oldest, result
+        self.docids = fts.DocidAllocator(conn)
+
+    def run(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]) -> None:
+        conn, stamp = self.conn, self.stamp
+        olds, old_matches = self._load(batch)
+        self.docids.look_up(fts.ideal_docid(fts.sort_seconds(sort_time(ann.published, stamp)) or 0)
+                            for ann, _, _ in batch if (ann.source, ann.id) not in olds)
+        new_rows: list[tuple[Any, ...]] = []
+        index_rows: list[tuple[int, str, str]] = []
+        match_rows: list[tuple[Any, ...]] = []
+        seen_only: dict[str, list[str]] = {}
+        earned: list[tuple[Announcement, list[Hit]]] = []
+        for ann, hits, doc in batch:
+            self.result.seen += 1
+            key = (ann.source, ann.id)
+            known = old_matches.get(key, {})
+            for hit in hits:
+                keywords = json.dumps(list(hit.keywords), ensure_ascii=False)
+                if known.get(hit.rule) != (hit.channel, keywords):
+                    match_rows.append((ann.source, ann.id, hit.rule, hit.channel, keywords, stamp))
+            rules = sorted(set(known) | {h.rule for h in hits})
+            content = (ann.key, ann.title, ann.link, ann.canonical, ann.summary or "", ann.published,
+                       ann.deadline, ann.agency)
+            old = olds.get(key)
+            if old is None:
+                first_seen = stamp
+                docid = self.docids.take(sort_time(ann.published, stamp))
+                new_rows.append((ann.source, ann.id, *content, stamp, stamp, docid))
+                index_rows.append((docid, doc.body, fts.meta_text(ann.source, rules, doc.chars)))
+                self.result.new += 1
+            else:
+                first_seen = old["first_seen"]
+                if not self._update(ann, doc, content, old, rules, sorted(known)):
+                    seen_only.setdefault(ann.source, []).append(ann.id)
+            if hits and (fts.sort_seconds(sort_time(ann.published, first_seen)) or 0) >= self.oldest:
+                earned.append((ann, hits))
+        conn.executemany(
+            "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, keywords = excluded.keywords",
+            match_rows,
+        )
+        conn.executemany(
+            f"INSERT INTO announcements (source, id, {', '.join(_CONTENT)}, first_seen, last_seen, docid) "
+            f"VALUES (?, ?, {', '.join('?' * len(_CONTENT))}, ?, ?, ?)", new_rows,
+        )
+        fts.index_add_many(conn, index_rows)
+        for source, ids in seen_only.items():
+            conn.execute(f"UPDATE announcements SET last_seen = ? WHERE source = ? AND {_in_ids('id')}",
+                         (stamp, source, json.dumps(ids, ensure_ascii=False)))
+        self.result.alerts_queued += self._queue(earned)
+
+    def _load(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]
+              ) -> tuple[dict[_Key, dict[str, Any]], dict[_Key, dict[str, tuple[str, str]]]]:
+        """Stored rows and matches of the batch's announcements -> ({key: row}, {key: {rule: (channel,
+        keywords)}})."""
+        by_source: dict[str, list[str]] = {}
+        for ann, _, _ in batch:
+            by_source.setdefault(ann.source, []).append(ann.id)
+        olds: dict[_Key, dict[str, Any]] = {}
+        matches: dict[_Key, dict[str, tuple[str, str]]] = {}
+        for source, ids in by_source.items():
+            params = (source, json.dumps(ids, ensure_ascii=False))
+            where = f"WHERE source = ? AND {_in_ids('id')}"
+            for row in fts.dicts(self.conn.execute(f"SELECT * FROM announcements {where}", params)):
+                olds[(row["source"], row["id"])] = row
+            cursor = self.conn.execute(f"SELECT source, id, rule, channel, keywords FROM matches {where}", params)
+            for src, ann_id, rule, channel, keywords in cursor:
+                matches.setdefault((src, ann_id), {})[rule] = (channel, keywords)
+        return olds, matches
+
+    def _update(self, ann: Announcement, doc: fts.IndexDoc, content: tuple[Any, ...], old: dict[str, Any],
+                rules: list[str], old_rules: list[str]) -> bool:
+        """A stored announcement seen again: rewrite it and its index row when something changed.
+        -> False when nothing but last_seen needs writing."""
+        changed = any(old[k] != v for k, v in zip(_CONTENT, content, strict=True))
+        docid = old["docid"]
+        when = sort_time(ann.published, old["first_seen"])
+        if docid is None or when != sort_time(old["published"], old["first_seen"]):
+            docid = self.docids.take(when)
+        reindex = (old["title"], old["summary"]) != (content[1], content[4]) or docid != old["docid"]
+        if not (changed or reindex or rules != old_rules):
+            return False
+        self.result.updated += changed
+        sets = ", ".join(f"{k} = ?" for k in _CONTENT)
+        self.conn.execute(
+            f"UPDATE announcements SET {sets}, last_seen = ?, docid = ? WHERE source = ? AND id = ?",
+            (*content, self.stamp, docid, ann.source, ann.id),
+        )
+        if reindex or rules != old_rules:
+            if old["docid"] is not None:
+                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old_rules)
+            fts.index_add(self.conn, docid, content[1], content[4], ann.source, rules, doc)
+        return True
+
+    def _queue(self, earned: list[tuple[Announcement, list[Hit]]]) -> int:
+        """Outbox rows, one per (key, channel); a pending one gains the new rules. -> rows added."""
+        if not earned:
+            return 0
+        keys = sorted({ann.key for ann, _ in earned})
+        stored: dict[tuple[str, str], list[Any]] = {}  # (key, channel) -> [id, rules or None if not mergeable]
+        cursor = self.conn.execute(f"SELECT id, key, channel, status, kind, rules FROM alerts WHERE {_in_ids('key')}",
+                                   (json.dumps(keys, ensure_ascii=False),))
+        for alert_id, key, channel, status, kind, rules in cursor:
+            mergeable = status == "pending" and kind == "announcement"
+            stored[(key, channel)] = [alert_id, json.loads(rules or "[]") if mergeable else None, False]
+        added: dict[tuple[str, str], list[Any]] = {}  # (key, channel) -> [source, ann_id, rules]
+        for ann, hits in earned:
+            by_channel: dict[str, list[dict[str, Any]]] = {}
+            for hit in hits:
+                by_channel.setdefault(hit.channel, []).append(_rule_entry(hit))
+            for channel, entries in by_channel.items():
+                slot = (ann.key, channel)
+                if slot in added:
+                    added[slot][2] = merge_rules(added[slot][2], entries)
+                elif slot in stored:
+                    row = stored[slot]
+                    if row[1] is not None:
+                        merged = merge_rules(row[1], entries)
+                        row[1], row[2] = merged, row[2] or merged != row[1]
+                else:
+                    added[slot] = [ann.source, ann.id, entries]
+        self.conn.executemany(
+            "INSERT INTO alerts (kind, key, channel, source, ann_id, rules, created_at, status, attempts) "
+            "VALUES ('announcement', ?, ?, ?, ?, ?, ?, 'pending', 0) ON CONFLICT(key, channel) DO NOTHING",
+            [(key, channel, src, ann_id, json.dumps(rules, ensure_ascii=False), self.stamp)
+             for (key, channel), (src, ann_id, rules) in added.items()],
+        )
+        self.conn.executemany("UPDATE alerts SET rules = ? WHERE id = ?",
+                              [(json.dumps(rules, ensure_ascii=False), alert_id)
+                               for alert_id, rules, dirty in stored.values() if dirty])
+        return len(added)
 
 
 def _announcement(row: dict[str, Any]) -> Announcement:

@@ -126,8 +126,18 @@ def _connect(store_path: str) -> sqlite3.Connection | None:
     return conn
 
 
+def _query_string(environ: dict[str, Any]) -> str:
+    """QUERY_STRING as text: WSGI hands it over as bytes decoded as latin-1, so raw UTF-8 in a URL
+    (`curl 'http://host/search?q=특구'`) is turned back into bytes and read as UTF-8."""
+    raw = environ.get("QUERY_STRING", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8", errors="replace")
+    except UnicodeEncodeError:  # a server that already decoded it
+        return raw
+
+
 def _form(environ: dict[str, Any]) -> dict[str, str]:
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True, errors="replace")
+    query = parse_qs(_query_string(environ), keep_blank_values=True, errors="replace")
     return {k: query.get(k, [""])[0].strip() for k in ("q", "source", "rule", "since", "until", "open", "limit")}
 
 

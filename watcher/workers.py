@@ -1,8 +1,8 @@
-"""Parsing and matching on every core.
+"""Parsing, matching and search-index tokenising on every core.
 
-Fetching is I/O and runs in threads; parsing and matching are CPU work, which threads cannot
-spread over cores (the GIL). `ParsePool` runs them in forked worker processes, each holding the
-compiled `Matcher` from the moment it was forked. Workers are forked once, before any thread of the
+Fetching is I/O and runs in threads; parsing, matching and tokenising are CPU work, which threads
+cannot spread over cores (the GIL). `ParsePool` runs them in forked worker processes, each holding
+the compiled `Matcher` from the moment it was forked. Workers are forked once, before any thread of the
 cycle starts, so no lock held by a thread is copied into a child.
 """
 
@@ -16,23 +16,25 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from .errors import SourceError
 from .match import Matcher
 from .models import Announcement, Hit, Source
+from .search import IndexDoc, index_doc
 
 log = logging.getLogger("watcher")
-Items = list[tuple[Announcement, list[Hit]]]
+Items = list[tuple[Announcement, list[Hit], IndexDoc]]  # what Store.ingest takes
 
 _matcher: Matcher | None = None  # set in each worker process
 
 
 def parse_and_match(source: Source, bodies: list[bytes], content_type: str | None, url: str,
                     matcher: Matcher) -> Items:
-    """Every body of one poll -> unique announcements with their rule hits. Raises SourceError."""
+    """Every body of one poll -> unique announcements with their rule hits and search-index document
+    (tokenising here, in a worker, leaves the main process only SQL to run). Raises SourceError."""
     from .parse import parse  # heavy imports (lxml, bs4, feedparser) only when something is parsed
 
     seen: dict[str, Announcement] = {}
     for body in bodies:
         for ann in parse(source, body, content_type, url):
             seen.setdefault(ann.id, ann)
-    return [(ann, matcher.match(ann)) for ann in seen.values()]
+    return [(ann, matcher.match(ann), index_doc(ann.title, ann.summary)) for ann in seen.values()]
 
 
 def safe_parse_and_match(source: Source, bodies: list[bytes], content_type: str | None, url: str,
