@@ -15,13 +15,16 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import config as config_mod
 from .errors import ConfigError, WatcherError
 from .models import Config
+
+if TYPE_CHECKING:
+    from .store import Store
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = {  # option -> (environment variable, default)
@@ -57,8 +60,8 @@ def load() -> Config:
     return config_mod.load_config(setting("sources"), setting("rules"))
 
 
-def open_store():  # noqa: ANN201 - imported lazily to keep `watcher check` light
-    from .store import Store
+def open_store() -> Store:
+    from .store import Store  # imported here to keep `watcher check` light
 
     return Store(setting("db"))
 
@@ -352,7 +355,7 @@ def serve(host: str, port: int) -> None:
 
     store = open_store()  # creates / migrates the database before serving
     click.echo(f"serving http://{host}:{port}/search", err=True)
-    serve_web(str(store.path) if hasattr(store, "path") else setting("db"), host, port)
+    serve_web(str(store.path), host, port)
 
 
 @command()
