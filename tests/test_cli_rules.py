@@ -101,3 +101,19 @@ def test_rules_test_diff_shows_what_an_edit_adds_and_drops(tmp_path):
 def test_rules_test_unknown_rule_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, [*files(tmp_path), "rules", "test", "--rule", "nope"])
     assert result.exit_code == 2 and "no rule named 'nope'" in result.output
+
+
+def test_rules_test_diff_compares_against_the_rules_last_used_by_once(tmp_path):
+    opts = files(tmp_path)
+    store_some(tmp_path)
+    assert CliRunner().invoke(cli, [*opts, "once"]).exit_code == 0  # sources fail; rules are recorded
+    (tmp_path / "r.yaml").write_text(RULES.replace("none: [채용]", "none: [인허가]"), encoding="utf-8")
+    result = CliRunner().invoke(cli, [*opts, "rules", "test", "--diff", "--json"])
+    assert result.exit_code == 0, result.output
+    changes = {(r["change"], r["title"]) for r in json.loads(result.output)}
+    assert changes == {("added", "의료기기 연구원 채용"), ("dropped", "의료기기 인허가 지원")}
+
+
+def test_rules_test_diff_without_recorded_rules_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(cli, [*files(tmp_path), "rules", "test", "--diff"])
+    assert result.exit_code == 2 and "--base FILE" in result.output

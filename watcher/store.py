@@ -71,6 +71,12 @@ def _m0002_search_index(db: sqlite_utils.Database) -> None:
         fts.index_add(conn, docid, title, summary, source, _rules_of(conn, source, ann_id))
 
 
+@migrations(name="0003_meta")
+def _m0003_meta(db: sqlite_utils.Database) -> None:
+    """Small named values, e.g. `rules_in_force`: the rules.yaml text `once`/`run` last used."""
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
 @dataclass
 class IngestResult:
     seen: int = 0
