@@ -71,3 +71,12 @@ def test_missing_config_file_is_one_line_exit_2(tmp_path):
 def test_bad_date_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "search", "특구", "--since", "yesterday"])
     assert result.exit_code == 2 and re.search(r"not a date", result.output)
+
+
+def test_path_options_also_work_between_rules_and_test(tmp_path):
+    (tmp_path / "s.yaml").write_text(SOURCES, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
+    opts = ["--db", str(tmp_path / "x.db"), "--sources", str(tmp_path / "s.yaml"), "--rules", str(tmp_path / "r.yaml")]
+    result = CliRunner().invoke(cli, ["rules", *opts, "test", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "[]" and (tmp_path / "x.db").exists()

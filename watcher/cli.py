@@ -248,6 +248,7 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
 
 
 @cli.group(cls=Group, context_settings=CONTEXT)
+@path_options
 def rules() -> None:
     """Work with rules.yaml."""
 
