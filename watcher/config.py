@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watcher.errors import ConfigError
+from watcher.match import keyword_problem
 from watcher.models import Config, Rule, RuleSet, Source
 from watcher.yamlcheck import (
     VAR,
@@ -269,10 +270,8 @@ def _keywords(ctx: Ctx, m: Mapping, key: str, line: int) -> tuple[str, ...]:
             if not w[3:]:
                 ctx.err(il, f"'{key}' has an empty regular expression 're:'")
                 continue
-            try:
-                re.compile(w[3:])
-            except re.error as e:
-                ctx.err(il, f"bad regular expression '{w}': {e}")
+            if why := keyword_problem(w):
+                ctx.err(il, f"bad regular expression '{w}': {why}")
     return words
 
 

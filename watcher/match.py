@@ -156,11 +156,12 @@ def _anchors(pattern: re.Pattern[str]) -> list[str] | None:
 
 
 def keyword_problem(keyword: str) -> str | None:
-    """Why `keyword` cannot be compiled (for config validation), or None when it can."""
+    """Why `keyword` cannot be compiled as the Matcher compiles it (config validation uses this, so
+    a rules file that checks clean always compiles), or None when it can."""
     try:
         _compile_keyword(keyword)
     except (ValueError, re.error) as err:
-        return f"keyword {keyword!r}: {err}"
+        return str(err)
     return None
 
 
