@@ -83,7 +83,6 @@ def body_hash(*bodies: bytes) -> str:
 
 
 def _get(session: requests.Session, source: Source, url: str, headers: dict[str, str]) -> requests.Response:
-    started = time.monotonic()
     try:
         response = session.get(
             url, headers=headers, timeout=(source.timeout, source.timeout), stream=True, allow_redirects=True
@@ -96,13 +95,11 @@ def _get(session: requests.Session, source: Source, url: str, headers: dict[str,
         raise FetchError(f"connection failed: {_short(exc)}") from None
     except requests.exceptions.RequestException as exc:
         raise FetchError(_short(exc)) from None
-    response._watcher_started = started  # type: ignore[attr-defined]
     return response
 
 
-def _read(response: requests.Response, source: Source) -> bytes:
-    """Stream the body within the size cap and the whole-request deadline."""
-    started: float = getattr(response, "_watcher_started", time.monotonic())
+def _read(response: requests.Response, source: Source, started: float) -> bytes:
+    """Stream the body within the size cap and the deadline of the request begun at `started`."""
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > source.max_bytes:
         response.close()
@@ -150,13 +147,14 @@ def fetch(session: requests.Session, source: Source, state: FetchState | None = 
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
+    started = time.monotonic()
     response = _get(session, source, source.url, headers)
     if response.status_code == 304:
         response.close()
         return FetchResult("not_modified", response.url, etag=state.etag, last_modified=state.last_modified,
                            body_hash=state.body_hash)
     _check_status(response)
-    body = _read(response, source)
+    body = _read(response, source, started)
     result = FetchResult(
         "ok",
         response.url,
@@ -202,9 +200,10 @@ def _more_pages(session: requests.Session, source: Source, first: bytes) -> list
     bodies = []
     for page in pages:
         url = with_query(source.url, **{page_param: str(page)})
+        started = time.monotonic()
         response = _get(session, source, url, dict(source.headers))
         _check_status(response)
-        bodies.append(_read(response, source))
+        bodies.append(_read(response, source, started))
     return bodies
 
 

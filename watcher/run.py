@@ -16,7 +16,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import requests
 import schedule
@@ -26,11 +25,10 @@ from .errors import ConfigError, SourceError
 from .fetch import FetchResult, FetchState, fetch, make_session
 from .match import Matcher
 from .models import Config, Source
-from .store import Store
+from .store import KST, Store
 from .workers import Items, ParsePool, safe_parse_and_match
 
 log = logging.getLogger("watcher")
-KST = ZoneInfo("Asia/Seoul")
 PER_HOST = 4
 WORKERS = 32
 BACKOFF_CAP = 6 * 3600.0
@@ -124,16 +122,16 @@ class Cycle:
         self.session = make_session()
         self.limiter = HostLimiter()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll")
-        self.set_config(config)
-        self.refetch: set[str] = set()  # the first cycle may use conditional GET
         self.states: dict[str, dict] = {}  # rows cached for one `poll_all`
+        self.set_config(config)
+        self.refetch.clear()  # only a reload forces whole re-reads; the first cycle uses conditional GET
 
     def set_config(self, config: Config) -> None:
         """Use a new config; the next poll of every source re-reads it whole, so edited rules
         apply to the items a source lists now, not only to items that appear later."""
         self.config = config
         self.matcher = Matcher(config.rules)
-        self.refetch = {s.id for s in config.sources}
+        self.refetch: set[str] = {s.id for s in config.sources}
 
     def load_states(self) -> None:
         """Read every source's row once (a cycle polls them all); rows change only in `record`."""
@@ -361,7 +359,7 @@ class Runner:
             failures = int(row.get("failures") or 0)
             if report.status == "error":
                 delay = backoff_delay(polled.source.interval, failures)
-                self.not_before[source_id] = self.clock() + _seconds(delay)
+                self.not_before[source_id] = self.clock() + timedelta(seconds=delay)
                 log.warning("%s: %s (failure %d, next try in %ds)", source_id, report.error, failures, delay)
             else:
                 self.not_before.pop(source_id, None)
@@ -404,6 +402,3 @@ class Runner:
             self.stop.wait(self.tick)
         self.cycle.close()
 
-
-def _seconds(value: float) -> timedelta:
-    return timedelta(seconds=value)
