@@ -92,7 +92,7 @@ def _get(session: requests.Session, source: Source, url: str, headers: dict[str,
     except requests.exceptions.SSLError as exc:
         raise FetchError(f"TLS error: {_short(exc)}") from None
     except requests.exceptions.ConnectionError as exc:
-        raise FetchError(f"connection failed: {_short(exc)}") from None
+        raise FetchError(f"connection failed: {_root_cause(exc)} ({urlsplit(url).netloc})") from None
     except requests.exceptions.RequestException as exc:
         raise FetchError(_short(exc)) from None
     return response
@@ -205,6 +205,20 @@ def _more_pages(session: requests.Session, source: Source, first: bytes) -> list
         _check_status(response)
         bodies.append(_read(response, source, started))
     return bodies
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The operating system's reason under requests' and urllib3's wrappers ("Connection refused",
+    "Name or service not known"), else the first line of the message."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the wrappers nest a few deep; never loop on a cyclic chain
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = getattr(seen, "reason", None) or nested or seen.__context__ or seen.__cause__
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:
