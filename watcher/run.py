@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,7 @@ PER_HOST = 4
 WORKERS = 32
 BACKOFF_CAP = 6 * 3600.0
 POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
+HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
 
 def now_kst() -> datetime:
@@ -278,6 +281,8 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
         reports = poll_all(cycle, sources)
     finally:
         cycle.close()
+    if not only:  # a full round; `once --source X` does not vouch for the others
+        store.record_heartbeat("once", clock(), len(sources), os.getpid())
     delivery = deliver_settled(store, sender, clock, config.rules.digest_over)
     return OnceReport(reports, delivery)
 
@@ -318,6 +323,8 @@ class Runner:
         self.reload, self.fingerprint = reload, fingerprint
         self.stop = threading.Event()
         self.in_flight: dict[str, Future[Polled]] = {}
+        self.started: dict[str, float] = {}  # source id -> monotonic start of its poll in flight
+        self._beat: float | None = None  # monotonic time of the last heartbeat; None: first round running
         self.not_before: dict[str, datetime] = {}
         self.scheduler = schedule.Scheduler()
         self._seen_print = fingerprint() if fingerprint else None
@@ -325,6 +332,7 @@ class Runner:
 
     def _reschedule(self, config: Config) -> None:
         self.scheduler.clear()
+        self._beat_every = min([HEARTBEAT_EVERY] + [s.interval / 4 for s in config.sources if s.enabled])
         for source in config.sources:
             if not source.enabled:
                 continue
@@ -343,6 +351,7 @@ class Runner:
         if self.cycle.blocked_until(source, now) is not None:
             return
         self.in_flight[source_id] = self.cycle.submit(source)
+        self.started[source_id] = time.monotonic()
 
     def _collect(self) -> int:
         alerts = 0
@@ -389,12 +398,34 @@ class Runner:
         self._reschedule(config)
         log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
 
+    def _heartbeat(self) -> None:
+        """Record a completed poll round of `run` (for `status --check`): once every first poll has
+        finished, then every HEARTBEAT_EVERY seconds (or a quarter of the shortest interval) while
+        no poll hangs past its timeout."""
+        now = time.monotonic()
+        if self._beat is None and self.in_flight:
+            return
+        if self._beat is not None and now - self._beat < self._beat_every:
+            return
+        config = self.cycle.config
+        for source_id in self.in_flight:
+            source = config.source(source_id)
+            if source is not None and now - self.started.get(source_id, now) > source.timeout + 30:
+                return  # a poll hangs: no completed round
+        try:
+            self.store.record_heartbeat("run", self.clock(), sum(s.enabled for s in config.sources), os.getpid())
+        except sqlite3.Error as exc:  # a locked or full database: try again at the next tick
+            log.warning("heartbeat not recorded: %s", exc)
+            return
+        self._beat = now
+
     def run_forever(self) -> None:
         last_delivery = 0.0
         while not self.stop.is_set():
             self._maybe_reload()
             self.scheduler.run_pending()
             queued = self._collect()
+            self._heartbeat()
             if queued or time.monotonic() - last_delivery > 5:
                 deliver(self.store, self.sender, self.clock(), self.cycle.config.rules.digest_over,
                         stop=self.stop)

@@ -23,6 +23,7 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from .models import Announcement, Hit, Source
+from .store_ops import HEARTBEAT_SQL, OpsStore
 
 KST = fts.KST
 BUSY_TIMEOUT_MS = 10_000
@@ -75,6 +76,13 @@ def _m0002_search_index(db: sqlite_utils.Database) -> None:
 def _m0003_meta(db: sqlite_utils.Database) -> None:
     """Small named values, e.g. `rules_in_force`: the rules.yaml text `once`/`run` last used."""
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+@migrations(name="0010_heartbeat")
+def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
+    """Completed poll rounds and poll counters (watcher/store_ops.py)."""
+    for sql in HEARTBEAT_SQL:
+        db.execute(sql)
 
 
 @dataclass
@@ -153,7 +161,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store:
+class Store(OpsStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -216,6 +224,7 @@ class Store:
                 "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
                 (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
             )
+            self.count_poll(conn, source.id, failed=False)
 
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
@@ -227,6 +236,7 @@ class Store:
                 "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
                 (stamp, error, stamp, until, source.id),
             )
+            self.count_poll(conn, source.id, failed=True)
 
     def status(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
