@@ -252,4 +252,4 @@ def test_run_records_a_heartbeat_once_its_first_polls_finished(tmp_path, feeds):
     beat = reader.last_heartbeat()
     assert beat is not None and beat["kind"] == "run" and beat["sources"] == 2
     assert {r["id"] for r in reader.status()} == {"fast", "slow"}  # it came after both first polls were stored
-    assert sorted(reader.metric_rows()["polls"]) == [("fast", 1, 0), ("slow", 1, 0)]
+    assert sorted(reader.metric_rows(now())["polls"]) == [("fast", 1, 0), ("slow", 1, 0)]

@@ -26,6 +26,8 @@ HEARTBEAT_SQL = (
     """CREATE TABLE IF NOT EXISTS poll_counts (source TEXT PRIMARY KEY,
         polls INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0)""",
 )
+# When an alert became due: its creation, or its first scheduled attempt while it was never tried.
+DUE = "coalesce(CASE WHEN attempts = 0 THEN next_attempt_at END, created_at)"
 
 
 def _iso(moment: datetime) -> str:
@@ -87,22 +89,22 @@ class OpsStore:
         """Per channel: pending alerts due since before `before` -> {channel, count, oldest, last_error}.
         An alert is due from its creation, or from its first scheduled attempt when it has not been
         tried yet (e.g. a reminder queued ahead of time)."""
-        due = "coalesce(CASE WHEN attempts = 0 THEN next_attempt_at END, created_at)"
         rows = self._rows(
-            f"SELECT channel, count(*), min({due}), max(last_error) FROM alerts "
-            f"WHERE status = 'pending' AND {due} < ? GROUP BY channel ORDER BY channel",
+            f"SELECT channel, count(*), min({DUE}), max(last_error) FROM alerts "
+            f"WHERE status = 'pending' AND {DUE} < ? GROUP BY channel ORDER BY channel",
             (_iso(before),),
         )
         return [dict(zip(("channel", "count", "oldest", "last_error"), r, strict=True)) for r in rows]
 
-    def metric_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+    def metric_rows(self, now: datetime) -> dict[str, list[tuple[Any, ...]]]:
         """Everything /metrics reports, read in one go."""
         return {
             "polls": self._rows("SELECT source, polls, errors FROM poll_counts ORDER BY source"),
             "items": self._rows("SELECT source, count(*) FROM announcements GROUP BY source ORDER BY source"),
             "alerts": self._rows("SELECT channel, coalesce(kind, 'announcement'), status, count(*) FROM alerts "
                                  "GROUP BY channel, kind, status ORDER BY channel, kind, status"),
-            "oldest_pending": self._rows("SELECT min(created_at) FROM alerts WHERE status = 'pending'"),
+            "oldest_pending": self._rows(f"SELECT min({DUE}) FROM alerts WHERE status = 'pending' AND {DUE} <= ?",
+                                         (_iso(now),)),
             "sources": self._rows("SELECT id, last_success, last_poll, failures FROM sources ORDER BY id"),
             "heartbeat": self._rows("SELECT kind, at, sources FROM heartbeat ORDER BY kind"),
         }
