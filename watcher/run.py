@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import schedule
 
+from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError
 from .fetch import FetchResult, FetchState, fetch, make_session
@@ -200,14 +201,16 @@ class Cycle:
                 return
             text = (f"source '{source.label}' ({source.id}) has failed since {since[:16]}: "
                     f"{row.get('last_error')}")
+            korean = opstext.source_down(source, since, row.get("last_error"), int(row.get("failures") or 0))
             key = f"ops:down:{source.id}:{since}"
         else:
             text = f"source '{source.label}' ({source.id}) recovered"
+            korean = opstext.source_up(source, now)
             key = f"ops:up:{source.id}:{now.isoformat()}"
         self.store.db["sources"].update(source.id, {"down_alerted": 1 if down else 0})
         log.warning(text)
-        if channel:
-            self.store.enqueue_ops(channel, key, text, now)
+        if channel:  # the log speaks the CLI's English, Slack the team's Korean
+            self.store.enqueue_ops(channel, key, korean, now)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -390,8 +393,7 @@ class Runner:
             channel = self.cycle.config.rules.ops_channel
             if channel:
                 digest = hashlib.sha1(str(exc).encode()).hexdigest()[:12]
-                self.store.enqueue_ops(channel, f"ops:config:{digest}",
-                                       "config edit rejected, last good config stays in force:\n" + str(exc),
+                self.store.enqueue_ops(channel, f"ops:config:{digest}", opstext.config_rejected(str(exc)),
                                        self.clock())
             return
         self.cycle.set_config(config)
