@@ -23,6 +23,7 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from .models import Announcement, Hit, Source
+from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 
 KST = fts.KST
 BUSY_TIMEOUT_MS = 10_000
@@ -75,6 +76,9 @@ def _m0002_search_index(db: sqlite_utils.Database) -> None:
 def _m0003_meta(db: sqlite_utils.Database) -> None:
     """Small named values, e.g. `rules_in_force`: the rules.yaml text `once`/`run` last used."""
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+migrations(name="0005_health")(migrate_0005_health)
 
 
 @dataclass
@@ -153,7 +157,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store:
+class Store(HealthStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -245,10 +249,12 @@ class Store:
         result = IngestResult()
         stamp = iso(now)
         oldest = int((now - timedelta(seconds=max_age)).timestamp())
+        today = now.astimezone(KST).date().isoformat()
         with self.transaction() as conn:
             self._touch_source(conn, source)
+            window = (oldest, first_poll_stamp(conn, source.id, stamp), today)
             for batch in _unique_batches(items):
-                _Ingest(conn, stamp, oldest, result).run(batch)
+                _Ingest(conn, stamp, window, result).run(batch)
         return result
 
     # ---- outbox -------------------------------------------------------------------------------
@@ -325,8 +331,10 @@ class _Ingest:
     """One batch of `Store.ingest` (no announcement twice): reads the stored rows, matches and alerts
     of the batch in a few statements, then writes only what changed, many rows per statement."""
 
-    def __init__(self, conn: sqlite3.Connection, stamp: str, oldest: int, result: IngestResult) -> None:
-        self.conn, self.stamp, self.oldest, self.result = conn, stamp, oldest, result
+    def __init__(self, conn: sqlite3.Connection, stamp: str, window: tuple[int, str, str],
+                 result: IngestResult) -> None:
+        self.conn, self.stamp, self.result = conn, stamp, result
+        self.window = window  # (oldest, first poll, today): see store_health.alertable
         self.docids = fts.DocidAllocator(conn)
 
     def run(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]) -> None:
@@ -361,7 +369,7 @@ class _Ingest:
                 first_seen = old["first_seen"]
                 if not self._update(ann, doc, content, old, rules, sorted(known)):
                     seen_only.setdefault(ann.source, []).append(ann.id)
-            if hits and (fts.sort_seconds(sort_time(ann.published, first_seen)) or 0) >= self.oldest:
+            if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
         conn.executemany(
             "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
