@@ -314,12 +314,18 @@ def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
 
 @command()
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
-def status(as_json: bool) -> None:
+@click.option("--check", is_flag=True,
+              help="exit 0 when healthy, 1 with one line per reason when not (for monitors and HEALTHCHECK)")
+def status(as_json: bool, check: bool) -> None:
     """One row per configured source: state (ok, failing, degraded, stale, disabled, never polled) and why,
     last success, consecutive failures, items stored, last new item.
 
-    Example: watcher status --json
+    Example: watcher status --json; watcher status --check || alert-me
     """
+    if check:
+        from .cli_ops import status_check
+
+        sys.exit(status_check(load(), setting("db")))
     from .health import source_rows
     from .run import now_kst
 
@@ -378,6 +384,9 @@ def demo() -> None:
     from .demo import run_demo
 
     run_demo(setting("rules"))
+
+
+from . import cli_ops  # noqa: E402,F401 - registers `watcher slack`
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from sqlite_utils import Migrations
 from . import search as fts
 from .models import Announcement, Hit, Source
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
+from .store_ops import HEARTBEAT_SQL, OpsStore
 
 KST = fts.KST
 BUSY_TIMEOUT_MS = 10_000
@@ -85,6 +86,13 @@ def _m0004_text_agency(db: sqlite_utils.Database) -> None:
 
 
 migrations(name="0005_health")(migrate_0005_health)
+
+
+@migrations(name="0010_heartbeat")
+def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
+    """Completed poll rounds and poll counters (watcher/store_ops.py)."""
+    for sql in HEARTBEAT_SQL:
+        db.execute(sql)
 
 
 @dataclass
@@ -163,7 +171,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(HealthStore):
+class Store(HealthStore, OpsStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -226,6 +234,7 @@ class Store(HealthStore):
                 "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
                 (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
             )
+            self.count_poll(conn, source.id, failed=False)
 
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
@@ -237,6 +246,7 @@ class Store(HealthStore):
                 "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
                 (stamp, error, stamp, until, source.id),
             )
+            self.count_poll(conn, source.id, failed=True)
 
     def status(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
