@@ -1,5 +1,7 @@
-"""Where the real captures live: `../shared/samples/real/` beside the repository (CI has it; a
-worktree reaches it through a `shared` link beside it). Tests skip with the reason when it is absent."""
+"""Where the real captures live: `../shared/samples/real/` beside the repository (CI has it there).
+
+Tests never copy those files into the repository; without the folder they skip with the reason.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +9,25 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def shared_dir() -> Path:
-    """`../shared/samples/real` of the repository; pytest.skip when it is not there."""
-    real = REPO.parent / "shared" / "samples" / "real"
-    if not real.is_dir():
-        pytest.skip(f"../shared/samples/real not present: {real} (the real captures sit beside the repository)")
-    return real
+    """`../shared` relative to the repository root (resolved, so worktrees' symlinks work)."""
+    return ROOT.parent / "shared"
 
 
-def capture(relative: str) -> Path:
-    """One real capture, e.g. `gbtp/bizsupport-output-gbtp-page_1.html`; skip when missing."""
-    path = shared_dir() / relative
+def real_capture(relative: str) -> Path:
+    """One file of `../shared/samples/real/`, e.g. `btp/bizsupport-btp_list.html`; skips when absent."""
+    path = shared_dir() / "samples" / "real" / relative
     if not path.is_file():
-        pytest.skip(f"../shared/samples/real/{relative} not present")
+        pytest.skip(f"../shared/samples/real not present: {path} is missing")
+    return path
+
+
+def real_dir() -> Path:
+    """The folder of real captures, `../shared/samples/real/`; skips when absent."""
+    path = shared_dir() / "samples" / "real"
+    if not path.is_dir():
+        pytest.skip(f"../shared/samples/real not present: {path} is missing")
     return path

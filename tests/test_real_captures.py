@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 
 from tests.e2e import Watcher
 from tests.feed_server import FeedServer
-from tests.shared import REPO, shared_dir
+from tests.shared import ROOT, real_dir
 from watcher.store import Store
 
 KST = ZoneInfo("Asia/Seoul")
@@ -62,8 +62,8 @@ def period_end(text: str) -> str | None:
 @pytest.fixture(scope="module")
 def polled(tmp_path_factory):
     """One `watcher once` over every capture; -> (store, server base, watcher)."""
-    real = shared_dir()
-    shipped_yaml = YAML(typ="safe").load((REPO / "sources.yaml").read_text(encoding="utf-8"))
+    real = real_dir()
+    shipped_yaml = YAML(typ="safe").load((ROOT / "sources.yaml").read_text(encoding="utf-8"))
     shipped = {s["id"]: s for s in shipped_yaml["sources"]}
     folder = tmp_path_factory.mktemp("real")
     with FeedServer() as server:
@@ -110,7 +110,7 @@ def gbtp_rows(text: str) -> list[tuple[str, str, str, str]]:
 
 
 def test_gbtp_yields_ten_of_ten_links_dates_and_deadlines(polled):
-    rows = gbtp_rows((shared_dir() / "gbtp/bizsupport-output-gbtp-page_1.html").read_text(encoding="utf-8"))
+    rows = gbtp_rows((real_dir() / "gbtp/bizsupport-output-gbtp-page_1.html").read_text(encoding="utf-8"))
     assert len(rows) == 10
     got = by_link(polled, "gbtp")
     base = polled[1]
@@ -136,7 +136,7 @@ def test_gbtp_first_poll_alerts_none_of_its_2025_calls(polled):
 
 
 def test_btp_titles_are_not_doubled_and_carry_dates_and_deadlines(polled):
-    text = (shared_dir() / "btp/bizsupport-btp_list.html").read_text(encoding="utf-8")
+    text = (real_dir() / "btp/bizsupport-btp_list.html").read_text(encoding="utf-8")
     table = text[text.index('<table class="bdListTbl">'):]
     rows = re.findall(
         r"<a href='([^']+)'>\s*<span class=\"titleHover\">[^<]*</span>\s*<span class=\"subjectWr\">([^<]*)</span>"
@@ -160,7 +160,7 @@ def test_btp_titles_are_not_doubled_and_carry_dates_and_deadlines(polled):
 
 
 def test_ntis_items_carry_deadline_and_agency(polled):
-    root = ET.parse(shared_dir() / "ntis/unRndRss-원문.xml").getroot()
+    root = ET.parse(real_dir() / "ntis/unRndRss-원문.xml").getroot()
     items = root.findall("channel/item")
     got = by_link(polled, "ntis")
     assert len(items) == len(got) == 10
@@ -189,7 +189,7 @@ def test_search_by_agency_name_finds_the_agencys_calls(polled):
 @pytest.mark.parametrize("name, source", [("kstartup/bizradar-announcement_list_sample.json", "kstartup"),
                                           ("kstartup/jarimaegim-kstartup.sample.json", "kstartup-cut")])
 def test_kstartup_items_as_published(polled, name, source):
-    data = json.loads((shared_dir() / name).read_text(encoding="utf-8"))["data"]
+    data = json.loads((real_dir() / name).read_text(encoding="utf-8"))["data"]
     got = {a.id: a for a in stored(polled, source)}
     assert len(got) == len(data)
     for item in data:
@@ -212,7 +212,7 @@ def _bizinfo_expectations(item: dict) -> tuple[str, str, str | None, str]:
 
 
 def test_bizinfo_xml_response_read_by_the_json_entry(polled):
-    root = ET.parse(shared_dir() / "bizinfo/jarimaegim-bizinfo.sample.xml").getroot()
+    root = ET.parse(real_dir() / "bizinfo/jarimaegim-bizinfo.sample.xml").getroot()
     items = [{child.tag: child.text or "" for child in item} for item in root.iter("item")]
     got = {a.id: a for a in stored(polled, "bizinfo")}
     assert len(items) == len(got) == 3
@@ -225,7 +225,7 @@ def test_bizinfo_xml_response_read_by_the_json_entry(polled):
 
 
 def test_bizinfo_own_api_items_and_budget_bound_period(polled):
-    items = json.loads((shared_dir() / "bizinfo-api/bizradar-api_response_sample.json").read_text(
+    items = json.loads((real_dir() / "bizinfo-api/bizradar-api_response_sample.json").read_text(
         encoding="utf-8"))["jsonArray"]
     got = {a.id: a for a in stored(polled, "bizinfo-api")}
     assert len(items) == len(got)
@@ -239,7 +239,7 @@ def test_bizinfo_own_api_items_and_budget_bound_period(polled):
 
 
 def test_google_news_items_keep_titles_links_and_dates(polled):
-    items = ET.parse(shared_dir() / "gnews/hansoljj-google_news_rss.sample.xml").getroot().findall("channel/item")
+    items = ET.parse(real_dir() / "gnews/hansoljj-google_news_rss.sample.xml").getroot().findall("channel/item")
     got = by_link(polled, "gnews")
     assert len(items) == len(got) > 0
     for item in items:
@@ -251,7 +251,7 @@ def test_google_news_items_keep_titles_links_and_dates(polled):
 
 
 def test_every_capture_that_a_shipped_source_covers_is_fed_through_it():
-    real = shared_dir()
+    real = real_dir()
     covered = {name for name in CAPTURES}
     on_disk = {str(p.relative_to(real)) for p in real.rglob("*") if p.is_file() and p.name != "PROVENANCE.md"}
     not_lists = {"btp/bizsupport-itp_page.html"}  # a detail page: no shipped list covers it (test_shipped_sources)

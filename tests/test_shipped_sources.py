@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.shared import REPO, capture
+from tests.shared import ROOT, real_capture
 from watcher.config import load_sources
 from watcher.models import Source
 from watcher.parse import parse
@@ -17,7 +17,7 @@ from watcher.parse.dates import deadline_from_text
 from watcher.parse.text import html_to_text
 
 BOARDS = Path(__file__).parent / "fixtures" / "boards"
-SHIPPED = {s.id: s for s in load_sources(REPO / "sources.yaml", {"DATA_GO_KR_KEY": "k", "BIZINFO_API_KEY": "k"})}
+SHIPPED = {s.id: s for s in load_sources(ROOT / "sources.yaml", {"DATA_GO_KR_KEY": "k", "BIZINFO_API_KEY": "k"})}
 
 
 def read(source: Source, fixture: str, content_type: str = "text/html; charset=utf-8") -> list:
@@ -99,6 +99,6 @@ def test_every_shipped_html_entry_maps_title_link_and_a_date():
 
 
 def test_btp_detail_page_capture_gives_its_application_deadline():
-    text = html_to_text(capture("btp/bizsupport-itp_page.html").read_text(encoding="utf-8"))
+    text = html_to_text(real_capture("btp/bizsupport-itp_page.html").read_text(encoding="utf-8"))
     assert "접수기간 : 2025.04.04 ~ 2025.12.31" in text
     assert deadline_from_text(text) == "2025-12-31"
