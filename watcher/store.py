@@ -23,6 +23,7 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from .models import Announcement, Hit, Source
+from .store_ops import HEARTBEAT_SQL, OpsStore
 
 KST = fts.KST
 BUSY_TIMEOUT_MS = 10_000
@@ -81,6 +82,13 @@ def _m0003_meta(db: sqlite_utils.Database) -> None:
 def _m0004_text_agency(db: sqlite_utils.Database) -> None:
     """Search index rebuilt: agency indexed, middle dots folded (stored text is kept as published)."""
     fts.rebuild_index(db.conn)
+
+
+@migrations(name="0010_heartbeat")
+def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
+    """Completed poll rounds and poll counters (watcher/store_ops.py)."""
+    for sql in HEARTBEAT_SQL:
+        db.execute(sql)
 
 
 @dataclass
@@ -159,7 +167,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store:
+class Store(OpsStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -222,6 +230,7 @@ class Store:
                 "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
                 (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
             )
+            self.count_poll(conn, source.id, failed=False)
 
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
@@ -233,6 +242,7 @@ class Store:
                 "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
                 (stamp, error, stamp, until, source.id),
             )
+            self.count_poll(conn, source.id, failed=True)
 
     def status(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
