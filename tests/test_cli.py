@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from watcher.cli import cli
+from watcher.store import Store
 
 ROOT = Path(__file__).parent.parent
 
@@ -48,18 +49,22 @@ def test_db_option_works_before_or_after_the_command(tmp_path, before):
     (tmp_path / "s.yaml").write_text(SOURCES, encoding="utf-8")
     (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
     db = tmp_path / "sub" / "x.db"
+    Store(db).close()
+    Store(tmp_path / "env.db").close()
     opts = ["--db", str(db), "--sources", str(tmp_path / "s.yaml"), "--rules", str(tmp_path / "r.yaml")]
-    args = [*opts, "status"] if before else ["status", *opts]
+    args = [*opts, "once"] if before else ["once", *opts]
     result = CliRunner().invoke(cli, args, env={"WATCHER_DB": str(tmp_path / "env.db")})
     assert result.exit_code == 0, result.output
-    assert db.exists() and not (tmp_path / "env.db").exists()
+    assert Store(db).status() and not Store(tmp_path / "env.db").status()  # polled into --db, not the env's
 
 
 def test_environment_names_the_database(tmp_path):
     db = tmp_path / "env.db"
     result = CliRunner().invoke(cli, ["status", "--json"], env={"WATCHER_DB": str(db)})
+    assert result.exit_code == 2 and str(db) in result.output and not db.exists()  # read-only: names it
+    Store(db).close()
+    result = CliRunner().invoke(cli, ["status", "--json"], env={"WATCHER_DB": str(db)})
     assert result.exit_code == 0 and result.output.strip() == "[]"
-    assert db.exists()
 
 
 def test_missing_config_file_is_one_line_exit_2(tmp_path):
@@ -78,5 +83,8 @@ def test_path_options_also_work_between_rules_and_test(tmp_path):
     (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
     opts = ["--db", str(tmp_path / "x.db"), "--sources", str(tmp_path / "s.yaml"), "--rules", str(tmp_path / "r.yaml")]
     result = CliRunner().invoke(cli, ["rules", *opts, "test", "--json"])
+    assert result.exit_code == 2 and "no database at " + str(tmp_path / "x.db") in result.output
+    Store(tmp_path / "x.db").close()
+    result = CliRunner().invoke(cli, ["rules", *opts, "test", "--json"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "[]" and (tmp_path / "x.db").exists()
+    assert result.output.strip() == "[]"

@@ -23,6 +23,7 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from .models import Announcement, Hit, Source
+from .store_desk import DeskStore
 
 KST = fts.KST
 BUSY_TIMEOUT_MS = 10_000
@@ -153,7 +154,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store:
+class Store(DeskStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
