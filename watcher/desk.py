@@ -52,11 +52,6 @@ class Page:
         return self.offset + len(self.rows)
 
 
-def fold(text: str | None) -> str:
-    """Text as the agency filter compares it: NFKC, case-folded, white space removed."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "").casefold())
-
-
 # ---- matched words -----------------------------------------------------------------------------
 
 def query_words(q: str) -> list[str]:

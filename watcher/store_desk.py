@@ -16,7 +16,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from . import search as fts
-from .desk import Page, Query, fold
+from .desk import Page, Query
 from .errors import MissingDatabase
 
 _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadline, a.agency,
@@ -30,17 +30,18 @@ _MATCHED = "EXISTS (SELECT 1 FROM matches m WHERE m.source = a.source AND m.id =
 MAX_ROWS = 10_000
 
 
-def _fold_sql(text: str | None) -> str:
-    return fold(text)
+def _agency_has(agency: str | None, wanted: str) -> bool:
+    return bool(agency) and wanted in fts.agency_folded(agency)
 
 
 def _where(query: Query, today: date) -> tuple[str, list[Any]]:
     """FROM + WHERE of a query and its parameters."""
     low, high = fts.docid_range(query.since, query.until)
-    if query.q.strip():
+    wanted = fts.agency_folded(query.agency)
+    if query.q.strip() or wanted:  # the index holds the agency too, so it narrows an agency filter
         sql = (f"FROM {fts.FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
                f"WHERE {fts.FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
-        params: list[Any] = [fts.build_fts_query(query.q, query.source, query.rule), low, high]
+        params: list[Any] = [fts.build_fts_query(query.q, query.source, query.rule, query.agency), low, high]
     else:  # no words: the table and its indexes answer faster than the full-text index
         sql = "FROM announcements a WHERE a.docid BETWEEN ? AND ?"
         params = [low, high]
@@ -52,9 +53,9 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
             params.append(query.rule)
     if query.matched:
         sql += " AND " + _MATCHED.format("")
-    if query.agency and fold(query.agency):
-        sql += " AND instr(desk_fold(a.agency), ?) > 0"
-        params.append(fold(query.agency))
+    if wanted:  # the phrase may span words of title and agency: the column decides
+        sql += " AND desk_agency_has(a.agency, ?)"
+        params.append(wanted)
     if query.open_only:
         sql += " AND (a.deadline >= ?" + (" OR a.deadline IS NULL)" if query.undated else ")")
         params.append(today.isoformat())
@@ -92,7 +93,7 @@ class DeskStore:
 
     def find(self, query: Query, today: date, limit: int = 50, offset: int = 0) -> Page:
         """One page of a query's results and the total it finds."""
-        self.conn.create_function("desk_fold", 1, _fold_sql, deterministic=True)
+        self.conn.create_function("desk_agency_has", 2, _agency_has, deterministic=True)
         where, params = _where(query, today)
         total = self.conn.execute(f"SELECT count(*) {where}", params).fetchone()[0]
         order, order_params = _order(query, today)
