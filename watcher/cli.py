@@ -67,8 +67,7 @@ def configure_logging(verbose: bool) -> None:
         handler = _Stderr()
         handler.setFormatter(KstFormatter("%(asctime)s %(levelname)s %(message)s"))
         root.addHandler(handler)
-    if verbose or root.level == logging.NOTSET or root.level > logging.INFO:
-        root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
