@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 import feedparser
 import pytest
@@ -20,7 +19,7 @@ import requests
 from tests.desk_data import N, agency, deadline, fill_desk, title, write_config
 from watcher.config import load_config
 from watcher.search import KST
-from watcher.web import make_app
+from watcher.web import make_app, make_web_server
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=KST)
 TODAY = NOW.date()
@@ -31,7 +30,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("desk")
     fill_desk(folder / "w.db", NOW)
     config = load_config(*write_config(folder))
-    server = make_server("127.0.0.1", 0, make_app(folder / "w.db", clock=lambda: NOW, config=config))
+    server = make_web_server(folder / "w.db", "127.0.0.1", 0, config=config, clock=lambda: NOW)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -285,9 +285,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_web_server(store_path: str | Path, host: str = "127.0.0.1", port: int = 8080,
-                    config: ConfigSource | Config | None = None) -> WSGIServer:
+                    config: ConfigSource | Config | None = None,
+                    clock: Callable[[], datetime] = lambda: datetime.now(fts.KST)) -> WSGIServer:
     """A threaded WSGI server bound to host:port (port 0: any free port, see server_address)."""
-    return make_server(host, port, make_app(store_path, config=config), server_class=_Server,
+    return make_server(host, port, make_app(store_path, clock=clock, config=config), server_class=_Server,
                        handler_class=_QuietHandler)
 
 
