@@ -130,7 +130,7 @@ def test_status_shows_every_configured_source_and_pending_alerts(base: str) -> N
     assert "2026-12-01 10:00" in bizinfo  # last new item (first seen)
     ntis = re.search(r'<tr id="source-ntis">(.*?)</tr>', page).group(1)
     assert "2026-12-01 10:05" in ntis  # next poll: last poll + 10m
-    assert '<td class="title">#med</td><td class="num">120건</td>' in page
+    assert '<td class="title">#med</td><td class="num">90건</td>' in page  # closed calls are never alerted
 
 
 def test_csv_export_has_bom_and_all_rows(base: str) -> None:

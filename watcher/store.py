@@ -24,6 +24,8 @@ from sqlite_utils import Migrations
 from . import search as fts
 from .models import Announcement, Hit, Source
 from .store_desk import DeskStore
+from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
+from .store_ops import HEARTBEAT_SQL, OpsStore
 
 KST = fts.KST
 BUSY_TIMEOUT_MS = 10_000
@@ -82,6 +84,16 @@ def _m0003_meta(db: sqlite_utils.Database) -> None:
 def _m0004_text_agency(db: sqlite_utils.Database) -> None:
     """Search index rebuilt: agency indexed, middle dots folded (stored text is kept as published)."""
     fts.rebuild_index(db.conn)
+
+
+migrations(name="0005_health")(migrate_0005_health)
+
+
+@migrations(name="0010_heartbeat")
+def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
+    """Completed poll rounds and poll counters (watcher/store_ops.py)."""
+    for sql in HEARTBEAT_SQL:
+        db.execute(sql)
 
 
 @dataclass
@@ -160,7 +172,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(DeskStore):
+class Store(DeskStore, HealthStore, OpsStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -223,6 +235,7 @@ class Store(DeskStore):
                 "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
                 (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
             )
+            self.count_poll(conn, source.id, failed=False)
 
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
@@ -234,6 +247,7 @@ class Store(DeskStore):
                 "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
                 (stamp, error, stamp, until, source.id),
             )
+            self.count_poll(conn, source.id, failed=True)
 
     def status(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
@@ -252,10 +266,12 @@ class Store(DeskStore):
         result = IngestResult()
         stamp = iso(now)
         oldest = int((now - timedelta(seconds=max_age)).timestamp())
+        today = now.astimezone(KST).date().isoformat()
         with self.transaction() as conn:
             self._touch_source(conn, source)
+            window = (oldest, first_poll_stamp(conn, source.id, stamp), today)
             for batch in _unique_batches(items):
-                _Ingest(conn, stamp, oldest, result).run(batch)
+                _Ingest(conn, stamp, window, result).run(batch)
         return result
 
     # ---- outbox -------------------------------------------------------------------------------
@@ -332,8 +348,10 @@ class _Ingest:
     """One batch of `Store.ingest` (no announcement twice): reads the stored rows, matches and alerts
     of the batch in a few statements, then writes only what changed, many rows per statement."""
 
-    def __init__(self, conn: sqlite3.Connection, stamp: str, oldest: int, result: IngestResult) -> None:
-        self.conn, self.stamp, self.oldest, self.result = conn, stamp, oldest, result
+    def __init__(self, conn: sqlite3.Connection, stamp: str, window: tuple[int, str, str],
+                 result: IngestResult) -> None:
+        self.conn, self.stamp, self.result = conn, stamp, result
+        self.window = window  # (oldest, first poll, today): see store_health.alertable
         self.docids = fts.DocidAllocator(conn)
 
     def run(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]) -> None:
@@ -368,7 +386,7 @@ class _Ingest:
                 first_seen = old["first_seen"]
                 if not self._update(ann, doc, content, old, rules, sorted(known)):
                     seen_only.setdefault(ann.source, []).append(ann.id)
-            if hits and (fts.sort_seconds(sort_time(ann.published, first_seen)) or 0) >= self.oldest:
+            if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
         conn.executemany(
             "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "

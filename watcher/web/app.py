@@ -5,8 +5,8 @@ GET /search?q=&source=&rule=&agency=&since=&until=&open=1&undated=0|1&matched=1&
 renders one HTML page (no JavaScript) with the total, one page of results and links to the other
 pages; the same query with format=csv|json|atom returns the whole result (watcher/web/exports.py);
 GET /status the health of every configured source and the alerts pending per channel;
-GET /healthz answers `ok`. Every request opens its own read-only SQLite connection. Everything
-from a source is HTML-escaped and only http(s) links are linked.
+GET /healthz answers `ok`; GET /metrics is Prometheus text (watcher/metrics.py). Every request opens
+its own read-only SQLite connection. Everything from a source is HTML-escaped and only http(s) links are linked.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -180,31 +180,26 @@ def exports_limit() -> int:
     return MAX_ROWS
 
 
+class _NoRows:
+    """Stands in for a store that does not exist yet: no source has a row."""
+
+    def health_rows(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+
 def status_rows(config: Config | None, store: Store | None, now: datetime) -> list[dict[str, Any]]:
-    """One row per configured source (then any stored source no longer configured): state, last
-    success, last error, failures, items, last new item, next poll."""
-    from ..run import backoff_delay
+    """One row per configured source (watcher.health.source_rows: state, last success, last error,
+    failures, items, next poll) with its last new item, then any stored source no longer configured."""
+    from ..health import source_rows
 
     stored = store.source_rows() if store else {}
-    sources = list(config.sources) if config else []
-    rows: list[dict[str, Any]] = []
-    for source in sources:
-        row = dict(stored.get(source.id) or {"id": source.id})
-        row["name"] = source.label
-        if not source.enabled:
-            row["state"], row["next_poll"] = "disabled", None
-        elif not row.get("last_poll"):
-            row["state"], row["next_poll"] = "never polled", None
-        else:
-            row["state"] = "failing" if row.get("failures") else "ok"
-            due = datetime.fromisoformat(row["last_poll"]) + timedelta(
-                seconds=backoff_delay(source.interval, row.get("failures") or 0))
-            after = row.get("next_poll_after")
-            row["next_poll"] = max(due.isoformat(), after) if after else due.isoformat()
-        rows.append(row)
-    known = {s.id for s in sources}
-    rows.extend({**row, "state": row.get("state") or ("failing" if row.get("failures") else "ok"),
-                 "reason": "sources.yaml에 없음"} for sid, row in stored.items() if sid not in known)
+    rows = source_rows(config, store or _NoRows(), now) if config else []
+    for row in rows:
+        row["last_new_item"] = row.get("last_new") or (stored.get(row["id"]) or {}).get("last_new_item")
+        row["reason"] = ""  # the columns say it in Korean; health's reasons are English (CLI)
+    known = {row["id"] for row in rows}
+    rows.extend({**row, "state": "failing" if row.get("failures") else "ok", "reason": "sources.yaml에 없음"}
+                for sid, row in stored.items() if sid not in known)
     return rows
 
 
@@ -252,6 +247,10 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
             return [b""]
         elif path == "/healthz":
             status, ctype, data = "200 OK", "text/plain", b"ok\n"
+        elif path == "/metrics":
+            from ..metrics import CONTENT_TYPE, render_metrics
+
+            status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock())
         elif path in ("/search", "/status"):
             try:
                 form = _form(environ)
