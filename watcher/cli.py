@@ -68,6 +68,8 @@ def configure_logging(verbose: bool) -> None:
         handler.setFormatter(KstFormatter("%(asctime)s %(levelname)s %(message)s"))
         root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
+    # slack_sdk logs each failed request itself; the watcher reports it in one line of its own
+    logging.getLogger("slack_sdk").setLevel(logging.NOTSET if verbose else logging.CRITICAL)
 
 
 def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
