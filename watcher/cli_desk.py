@@ -56,7 +56,7 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
     cells = []
     for row in rows:
         deadline = row.get("deadline")
-        due = f"{deadline} {d_day(deadline, today)}" if deadline else "상시·미정"
+        due = f"{deadline} {d_day(deadline, today)}" if deadline else "no deadline"
         cells.append(((row.get("published") or row.get("first_seen") or "")[:10], due, row["source"],
                       row.get("agency") or "-", row.get("title") or ""))
     widths = [max(display_width(c[i]) for c in cells) for i in range(4)]
@@ -77,7 +77,7 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
 @click.option("--agency", metavar="TEXT",
               help="only announcements whose agency contains TEXT (spacing and case ignored)")
 @click.option("--open", "open_only", is_flag=True,
-              help="only calls still open: deadline today or later, or no deadline found (상시 접수)")
+              help="only calls still open: deadline today or later, or no deadline found (open until filled)")
 @click.option("--dated", is_flag=True, help="leave out calls without a parsed deadline")
 @click.option("--sort", type=click.Choice(SORTS), default="newest", show_default=True,
               help="newest first, or deadline: open calls closest deadline first, then open-ended, then closed")
@@ -90,8 +90,8 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
            as_atom: bool) -> None:
     """Full-text search of stored announcements (title, summary, agency), newest first.
 
-    Korean words of any length (특구, 의료기기); words are ANDed, "quoted words" are a phrase, -word
-    excludes. Prints N of M shown when --limit cut the list.
+    Korean words of any length, even two syllables; words are ANDed, "quoted words" are a phrase,
+    -word excludes. Prints N of M shown when --limit cut the list.
 
     Example: watcher search 특구 --since 2026-11-01 --open --sort deadline
     """
