@@ -326,15 +326,16 @@ def status(as_json: bool, check: bool) -> None:
         from .cli_ops import status_check
 
         sys.exit(status_check(load(), setting("db")))
-    from .health import source_rows
-    from .run import now_kst
+    from datetime import datetime
+
+    from .health import KST, source_rows
 
     cfg = load()
     db = Path(setting("db"))
     if str(db) != ":memory:" and not db.exists():
         raise click.ClickException(f"no database at {db} (run `watcher once` first)")
     store = open_store()
-    rows = source_rows(cfg, store, now_kst())
+    rows = source_rows(cfg, store, datetime.now(KST))
     if as_json:
         json_out(rows)
         return
@@ -386,7 +387,7 @@ def demo() -> None:
     run_demo(setting("rules"))
 
 
-from . import cli_ops  # noqa: E402,F401 - registers `watcher slack`
+from . import cli_ops, cli_sources  # noqa: E402,F401 - register `watcher slack`, `watcher sources`
 
 
 def main() -> None:
