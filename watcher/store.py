@@ -23,6 +23,7 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from .models import Announcement, Hit, Source
+from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
 
@@ -171,7 +172,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(HealthStore, OpsStore):
+class Store(DeskStore, HealthStore, OpsStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
