@@ -100,8 +100,10 @@ def search_form(form: Mapping[str, str], sources: list[tuple[str, str]], rules: 
         "</select>",
         f'<input type="text" name="agency" id="agency" value="{e(form.get("agency"))}" aria-label="기관" '
         'placeholder="기관">',
-        f'<label>게시일 <input type="date" name="since" id="since" value="{e(form.get("since"))}"></label>',
-        f'<label>~ <input type="date" name="until" id="until" value="{e(form.get("until"))}"></label>',
+        '<span class="range">',
+        f'<label for="since">게시일</label> <input type="date" name="since" id="since" value="{e(form.get("since"))}">',
+        f' <label for="until" aria-label="까지">~</label> '
+        f'<input type="date" name="until" id="until" value="{e(form.get("until"))}"></span>',
         _check("open", flags["open"], "접수 중만"),
         _check("undated", flags["undated"], "상시·미정 포함", hidden_off=True),
         _check("matched", flags["matched"], "규칙에 걸린 공고만"),
