@@ -118,9 +118,10 @@ class DeskStore:
         return fts.rule_choices(self.conn)
 
     def freshness(self) -> dict[str, Any]:
-        """{last_poll, failing: [source ids with consecutive failures]} for the freshness line."""
+        """{last_poll, failing: [names of sources with consecutive failures]} for the freshness line."""
         last = self.conn.execute("SELECT max(last_poll) FROM sources").fetchone()[0]
-        failing = [r[0] for r in self.conn.execute("SELECT id FROM sources WHERE failures > 0 ORDER BY id")]
+        failing = [r[0] for r in self.conn.execute(
+            "SELECT coalesce(name, id) FROM sources WHERE failures > 0 ORDER BY id")]
         return {"last_poll": last, "failing": failing}
 
     def source_rows(self) -> dict[str, dict[str, Any]]:

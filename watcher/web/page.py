@@ -81,7 +81,8 @@ def freshness_line(fresh: Mapping[str, Any] | None) -> str:
     parts = [f'마지막 수집 <span class="date">{e(last)}</span>' if last else "아직 수집한 적 없음"]
     failing = fresh.get("failing") or []
     if failing:
-        parts.append(f'<a class="bad" href="/status">실패 중인 출처 {len(failing)}곳</a>')
+        names = ", ".join(failing[:3]) + (" 외" if len(failing) > 3 else "")
+        parts.append(f'<a class="bad" href="/status">실패 중인 출처 {len(failing)}곳</a> ({e(names)})')
     else:
         parts.append('<a href="/status">모든 출처 정상</a>')
     return f'<p class="fresh" id="freshness">{" · ".join(parts)}</p>'
