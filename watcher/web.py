@@ -79,8 +79,17 @@ def _row(row: dict[str, Any], today: date) -> str:
         f'<tr{closed}><td class="title">{title_html}{agency}</td>'
         f'<td class="source">{e(row.get("source_name") or row.get("source"))}</td>'
         f'<td class="published">{e((row.get("published") or row.get("first_seen") or "")[:10])}</td>'
-        f'<td class="deadline">{due}</td><td class="rules">{e(", ".join(row.get("rules") or []))}</td></tr>'
+        f'<td class="deadline">{due}</td><td class="rules">{_rules_cell(row)}</td></tr>'
     )
+
+
+def _rules_cell(row: dict[str, Any]) -> str:
+    """Each matching rule with the item's words it matched: `gangso: 강소연구개발특구 (제목)`."""
+    matched = row.get("matched")
+    if matched is None:  # a row without words (older callers): names only
+        return e(", ".join(row.get("rules") or []))
+    return "<br>".join(f'{e(m["rule"])}' + (f': <span class="words">{e(", ".join(m["words"]))}</span>'
+                                            if m.get("words") else "") for m in matched)
 
 
 def render_page(form: dict[str, str], sources: list[tuple[str, str]], rules: list[str],
