@@ -31,7 +31,7 @@ browser:
 	fi
 
 test: $(STAMP) browser lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

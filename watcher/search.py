@@ -21,6 +21,7 @@ by re-tokenising their old values).
 
 from __future__ import annotations
 
+import bisect
 import json
 import operator
 import re
@@ -268,13 +269,19 @@ def docid_range(since: date | None, until: date | None) -> tuple[int, int]:
 class DocidAllocator:
     """Hands out free docids within one transaction: the docid of a sort time, else the nearest free
     one below it (a later second). Docids handed out are remembered, so rows may be written later
-    in one batch; `known_taken` answers for docids the caller has already looked up."""
+    in one batch.
+
+    Linear in the docids handed out, whatever their sort times: runs of docids known to be taken (by
+    this allocator, or found in the table as one block of consecutive docids) are skipped in one step
+    ("next free below" pointers with path compression, and the table's blocks kept as intervals), so
+    many items of the same seconds as stored ones do not walk the same block again for each item."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.taken: set[int] = set()  # handed out by this allocator
         self.looked_up: dict[int, bool] = {}  # docid -> taken in the table (as read once)
-        self._next: dict[int, int] = {}  # ideal docid -> where to look next (all above are taken)
+        self._below: dict[int, int] = {}  # known-taken docid -> a lower docid to try next
+        self._block_lows: list[int] = []  # the table's blocks of taken docids found so far: sorted lows
+        self._block_highs: list[int] = []  # ... and their highs (same order)
 
     def look_up(self, docids: Iterable[int]) -> None:
         """Read which of these docids the table holds, in one statement."""
@@ -299,18 +306,49 @@ class DocidAllocator:
         ).fetchone()
         return int(row[0])
 
+    def _skip_taken(self, docid: int) -> int:
+        """The first docid at or below `docid` not known to be taken (path-compressing the pointers)."""
+        path = []
+        while docid in self._below:
+            path.append(docid)
+            docid = self._below[docid]
+        for step in path:
+            self._below[step] = docid
+        return docid
+
+    def _known_block_low(self, docid: int) -> int | None:
+        """The lowest docid of a table block found earlier that holds `docid`, else None."""
+        i = bisect.bisect_right(self._block_lows, docid) - 1
+        if i >= 0 and self._block_highs[i] >= docid:
+            return self._block_lows[i]
+        return None
+
+    def _add_block(self, low: int, high: int) -> None:
+        """Remember that the table holds every docid of low..high, merged with blocks it touches."""
+        lows, highs = self._block_lows, self._block_highs
+        i = bisect.bisect_left(lows, low)
+        while i > 0 and highs[i - 1] >= low - 1:  # touches the block below: absorb it
+            i -= 1
+            low, high = min(low, lows[i]), max(high, highs[i])
+            del lows[i], highs[i]
+        while i < len(lows) and lows[i] <= high + 1:  # touches blocks above
+            high = max(high, highs[i])
+            del lows[i], highs[i]
+        lows.insert(i, low)
+        highs.insert(i, high)
+
     def take(self, sort_time: str) -> int:
-        ideal = ideal_docid(sort_seconds(sort_time) or 0)
-        docid = self._next.get(ideal, ideal)
+        docid = self._skip_taken(ideal_docid(sort_seconds(sort_time) or 0))
         while True:
-            if docid in self.taken:
-                docid -= 1
-            elif self._in_table(docid):
-                docid = self._below_block(docid)
-            else:
+            low = self._known_block_low(docid)
+            if low is None and self._in_table(docid):
+                low = self._below_block(docid) + 1
+                self._add_block(low, docid)
+            if low is None:
                 break
-        self.taken.add(docid)
-        self._next[ideal] = docid - 1
+            self._below[docid] = low - 1
+            docid = self._skip_taken(low - 1)
+        self._below[docid] = docid - 1
         return docid
 
 
