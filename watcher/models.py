@@ -40,7 +40,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Announcement:
-    """One public call as read from a source; all text NFKC-normalised."""
+    """One public call as read from a source; text as published (watcher/textclean.py), never NFKC-folded."""
 
     source: str  # Source.id
     id: str  # guid; else canonical link; else hash of title+date

@@ -79,6 +79,12 @@ def _m0003_meta(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
 
 
+@migrations(name="0004_text_agency")
+def _m0004_text_agency(db: sqlite_utils.Database) -> None:
+    """Search index rebuilt: agency indexed, middle dots folded (stored text is kept as published)."""
+    fts.rebuild_index(db.conn)
+
+
 @migrations(name="0006_rematch")
 def _m0006_rematch(db: sqlite_utils.Database) -> None:
     """matches.words: the item's words each rule matched, JSON [{"field", "text"}] (see explain.py)."""
@@ -138,7 +144,7 @@ def _unique_batches(items: Iterable[Item]) -> Iterator[list[tuple[Announcement, 
     keys: set[_Key] = set()
     for item in items:
         ann, hits = item[0], item[1]
-        doc = item[2] if len(item) > 2 else fts.index_doc(ann.title, ann.summary)  # type: ignore[misc]
+        doc = item[2] if len(item) > 2 else fts.index_doc(ann.title, ann.summary, ann.agency)  # type: ignore[misc]
         if (ann.source, ann.id) in keys:
             yield batch
             batch, keys = [], set()
@@ -322,10 +328,10 @@ class Store(RematchStore):
 
     def search(self, query: str, since: str | date | None = None, until: str | date | None = None,
                source: str | None = None, rule: str | None = None, limit: int = 50, open_only: bool = False,
-               today: str | date | None = None) -> list[dict[str, Any]]:
-        """Full-text search, newest first; see watcher/search.py for the query language."""
+               today: str | date | None = None, agency: str | None = None) -> list[dict[str, Any]]:
+        """Full-text search, newest first; see watcher/search.py for the query language and `agency`."""
         return fts.search(self.conn, query, since=since, until=until, source=source, rule=rule, limit=limit,
-                          open_only=open_only, today=today)
+                          open_only=open_only, today=today, agency=agency)
 
 
 class _Ingest:
@@ -410,7 +416,8 @@ class _Ingest:
         when = sort_time(ann.published, old["first_seen"])
         if docid is None or when != sort_time(old["published"], old["first_seen"]):
             docid = self.docids.take(when)
-        reindex = (old["title"], old["summary"]) != (content[1], content[4]) or docid != old["docid"]
+        reindex = (old["title"], old["summary"], old["agency"]) != (content[1], content[4], content[7])
+        reindex = reindex or docid != old["docid"]
         if not (changed or reindex or rules != old_rules):
             return False
         self.result.updated += changed
@@ -421,8 +428,9 @@ class _Ingest:
         )
         if reindex or rules != old_rules:
             if old["docid"] is not None:
-                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old_rules)
-            fts.index_add(self.conn, docid, content[1], content[4], ann.source, rules, doc)
+                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old_rules,
+                                 old["agency"])
+            fts.index_add(self.conn, docid, content[1], content[4], ann.source, rules, doc, content[7])
         return True
 
     def _queue(self, earned: list[tuple[Announcement, list[Hit]]]) -> int:

@@ -113,8 +113,10 @@ class RematchStore:
                 new = {hit.rule for hit in rw.hits}
                 gone += [(ann.source, ann.id, rule) for rule in old if rule not in new]
                 if set(old) != new:
-                    fts.index_remove(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(old))
-                    fts.index_add(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(new))
+                    fts.index_remove(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(old),
+                                     ann.agency)
+                    fts.index_add(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(new),
+                                  agency=ann.agency)
             conn.executemany("DELETE FROM matches WHERE source = ? AND id = ? AND rule = ?", gone)
             write_matches(conn, rows)
             earned = [(rw.item.ann, rw.hits) for rw in rewrites if rw.earned and rw.hits]
