@@ -307,11 +307,17 @@ def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
 
 @command()
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
-def status(as_json: bool) -> None:
+@click.option("--check", is_flag=True,
+              help="exit 0 when healthy, 1 with one line per reason when not (for monitors and HEALTHCHECK)")
+def status(as_json: bool, check: bool) -> None:
     """One row per source: last success, last error, consecutive failures, items stored.
 
-    Example: watcher status --json
+    Example: watcher status --json; watcher status --check || alert-me
     """
+    if check:
+        from .cli_ops import status_check
+
+        sys.exit(status_check(load(), setting("db")))
     store = open_store()
     rows = store.status()
     if as_json:
@@ -361,6 +367,9 @@ def demo() -> None:
     from .demo import run_demo
 
     run_demo(setting("rules"))
+
+
+from . import cli_ops  # noqa: E402,F401 - registers `watcher slack`
 
 
 def main() -> None:

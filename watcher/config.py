@@ -47,6 +47,9 @@ from watcher.yamlcheck import (
 __all__ = ["check", "config_fingerprint", "load_config", "load_rules", "load_sources", "parse_duration", "parse_size"]
 
 _ID = re.compile(r"[a-z0-9_-]+")
+# The keys each part of the two files accepts (docs/CONFIG.md documents each table; a test compares).
+_SOURCES_FILE_KEYS = ("defaults", "sources")
+_RULES_FILE_KEYS = ("defaults", "synonyms", "rules")
 _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items", "headers",
                 "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes")
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "headers")
@@ -242,7 +245,7 @@ def _fields(ctx: Ctx, m: Mapping, line: int, kind: str) -> dict[str, str]:
 
 def _parse_sources(ctx: Ctx) -> tuple[tuple[Source, ...], set[str] | None]:
     """Sources that validated, and every id seen (None when the file could not be read)."""
-    data = read_yaml(ctx, ("defaults", "sources"), "sources")
+    data = read_yaml(ctx, _SOURCES_FILE_KEYS, "sources")
     if data is None:
         return (), None
     defaults = _source_defaults(ctx, data)
@@ -367,7 +370,7 @@ def _synonyms(ctx: Ctx, data: Mapping) -> tuple[tuple[str, ...], ...]:
 
 
 def _parse_rules(ctx: Ctx, source_ids: set[str] | None) -> RuleSet | None:
-    data = read_yaml(ctx, ("defaults", "synonyms", "rules"), "rules")
+    data = read_yaml(ctx, _RULES_FILE_KEYS, "rules")
     if data is None:
         return None
     d = _rule_defaults(ctx, data)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import schedule
 
+from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError
 from .fetch import FetchResult, FetchState, fetch, make_session
@@ -34,6 +37,7 @@ PER_HOST = 4
 WORKERS = 32
 BACKOFF_CAP = 6 * 3600.0
 POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
+HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
 
 def now_kst() -> datetime:
@@ -215,14 +219,16 @@ class Cycle:
                 return
             text = (f"source '{source.label}' ({source.id}) has failed since {since[:16]}: "
                     f"{row.get('last_error')}")
+            korean = opstext.source_down(source, since, row.get("last_error"), int(row.get("failures") or 0))
             key = f"ops:down:{source.id}:{since}"
         else:
             text = f"source '{source.label}' ({source.id}) recovered"
+            korean = opstext.source_up(source, now)
             key = f"ops:up:{source.id}:{now.isoformat()}"
         self.store.db["sources"].update(source.id, {"down_alerted": 1 if down else 0})
         log.warning(text)
-        if channel:
-            self.store.enqueue_ops(channel, key, text, now)
+        if channel:  # the log speaks the CLI's English, Slack the team's Korean
+            self.store.enqueue_ops(channel, key, korean, now)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -298,6 +304,8 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
         reports = poll_all(cycle, sources)
     finally:
         cycle.close()
+    if not only:  # a full round; `once --source X` does not vouch for the others
+        store.record_heartbeat("once", clock(), len(sources), os.getpid())
     delivery = deliver_settled(store, sender, clock, config.rules.digest_over)
     return OnceReport(reports, delivery, rematch)
 
@@ -338,6 +346,8 @@ class Runner:
         self.reload, self.fingerprint = reload, fingerprint
         self.stop = threading.Event()
         self.in_flight: dict[str, Future[Polled]] = {}
+        self.started: dict[str, float] = {}  # source id -> monotonic start of its poll in flight
+        self._beat: float | None = None  # monotonic time of the last heartbeat; None: first round running
         self.not_before: dict[str, datetime] = {}
         self.scheduler = schedule.Scheduler()
         self.jobs: dict[str, tuple[schedule.Job, float]] = {}  # source id -> (job, interval)
@@ -348,6 +358,7 @@ class Runner:
     def _reschedule(self, config: Config) -> None:
         """A job per enabled source. A source that keeps its interval across a reload keeps its
         job (a reload polls nothing); a new one, or one with a new interval, is polled now."""
+        self._beat_every = min([HEARTBEAT_EVERY] + [s.interval / 4 for s in config.sources if s.enabled])
         wanted = {s.id: s for s in config.sources if s.enabled}
         for source_id, (job, interval) in list(self.jobs.items()):
             if source_id not in wanted or wanted[source_id].interval != interval:
@@ -372,6 +383,7 @@ class Runner:
         if self.cycle.blocked_until(source, now) is not None:
             return
         self.in_flight[source_id] = self.cycle.submit(source)
+        self.started[source_id] = time.monotonic()
 
     def _collect(self) -> int:
         alerts = 0
@@ -410,8 +422,7 @@ class Runner:
             channel = self.cycle.config.rules.ops_channel
             if channel:
                 digest = hashlib.sha1(str(exc).encode()).hexdigest()[:12]
-                self.store.enqueue_ops(channel, f"ops:config:{digest}",
-                                       "config edit rejected, last good config stays in force:\n" + str(exc),
+                self.store.enqueue_ops(channel, f"ops:config:{digest}", opstext.config_rejected(str(exc)),
                                        self.clock())
             return
         self.cycle.set_config(config)
@@ -421,12 +432,34 @@ class Runner:
             self.scheduler.cancel_job(self.jobs.pop(source_id)[0])
         self._reschedule(config)
 
+    def _heartbeat(self) -> None:
+        """Record a completed poll round of `run` (for `status --check`): once every first poll has
+        finished, then every HEARTBEAT_EVERY seconds (or a quarter of the shortest interval) while
+        no poll hangs past its timeout."""
+        now = time.monotonic()
+        if self._beat is None and self.in_flight:
+            return
+        if self._beat is not None and now - self._beat < self._beat_every:
+            return
+        config = self.cycle.config
+        for source_id in self.in_flight:
+            source = config.source(source_id)
+            if source is not None and now - self.started.get(source_id, now) > source.timeout + 30:
+                return  # a poll hangs: no completed round
+        try:
+            self.store.record_heartbeat("run", self.clock(), sum(s.enabled for s in config.sources), os.getpid())
+        except sqlite3.Error as exc:  # a locked or full database: try again at the next tick
+            log.warning("heartbeat not recorded: %s", exc)
+            return
+        self._beat = now
+
     def run_forever(self) -> None:
         last_delivery = 0.0
         while not self.stop.is_set():
             self._maybe_reload()
             self.scheduler.run_pending()
             queued = self._collect()
+            self._heartbeat()
             if queued or time.monotonic() - last_delivery > 5:
                 deliver(self.store, self.sender, self.clock(), self.cycle.config.rules.digest_over,
                         stop=self.stop)

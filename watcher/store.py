@@ -24,6 +24,7 @@ from sqlite_utils import Migrations
 from . import search as fts
 from .explain import rule_entry, words_json
 from .models import Announcement, Hit, Source
+from .store_ops import HEARTBEAT_SQL, OpsStore
 from .store_rematch import RematchStore
 
 KST = fts.KST
@@ -89,6 +90,13 @@ def _m0004_text_agency(db: sqlite_utils.Database) -> None:
 def _m0006_rematch(db: sqlite_utils.Database) -> None:
     """matches.words: the item's words each rule matched, JSON [{"field", "text"}] (see explain.py)."""
     db.execute("ALTER TABLE matches ADD COLUMN words TEXT")
+
+
+@migrations(name="0010_heartbeat")
+def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
+    """Completed poll rounds and poll counters (watcher/store_ops.py)."""
+    for sql in HEARTBEAT_SQL:
+        db.execute(sql)
 
 
 @dataclass
@@ -166,7 +174,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(RematchStore):
+class Store(OpsStore, RematchStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -229,6 +237,7 @@ class Store(RematchStore):
                 "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
                 (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
             )
+            self.count_poll(conn, source.id, failed=False)
 
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
@@ -240,6 +249,7 @@ class Store(RematchStore):
                 "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
                 (stamp, error, stamp, until, source.id),
             )
+            self.count_poll(conn, source.id, failed=True)
 
     def status(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
