@@ -21,7 +21,7 @@ import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .match import Matcher
@@ -57,12 +57,7 @@ def _same(item: StoredItem, hits: list[Hit]) -> bool:
     return True
 
 
-def closed(deadline: str | None, today: date) -> bool:
-    """A call whose deadline is before today (Korea time) is closed."""
-    return bool(deadline) and str(deadline)[:10] < today.isoformat()
-
-
-def plan(matcher: Matcher, items: Iterable[StoredItem], today: date) -> tuple[list[Rewrite], int]:
+def plan(matcher: Matcher, items: Iterable[StoredItem]) -> tuple[list[Rewrite], int]:
     """Pure: the rewrites of stored items under `matcher` -> (rewrites worth writing, items checked).
     A rewrite is worth writing when its matches changed or its hits may be alerted."""
     out: list[Rewrite] = []
@@ -71,7 +66,7 @@ def plan(matcher: Matcher, items: Iterable[StoredItem], today: date) -> tuple[li
         checked += 1
         hits = matcher.match(item.ann)
         changed = not _same(item, hits)
-        earned = bool(hits) and not item.baseline and not closed(item.ann.deadline, today)
+        earned = bool(hits) and item.alertable
         if changed or earned:
             out.append(Rewrite(item, hits, changed, earned))
     return out, checked
@@ -90,7 +85,7 @@ def apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | 
     matcher = matcher or Matcher(config.rules)
     oldest = int((now - timedelta(seconds=config.rules.max_age)).timestamp())
     today = now.astimezone(KST).date() if now.tzinfo else now.date()
-    rewrites, checked = plan(matcher, store.rematch_rows(oldest), today)
+    rewrites, checked = plan(matcher, store.rematch_rows(oldest, today.isoformat()))
     queued = store.apply_rematch(rewrites, now, new_print, config.rules_text)
     changed = sum(rw.changed for rw in rewrites)
     return RematchReport(checked, changed, queued, time.perf_counter() - started)

@@ -26,6 +26,7 @@ from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError
 from .fetch import FetchResult, FetchState, fetch, make_session
+from .health import backoff_delay, poll_health
 from .match import Matcher
 from .models import Config, Source
 from .rematch import RematchReport, apply_rules
@@ -35,7 +36,6 @@ from .workers import Items, ParsePool, safe_parse_and_match
 log = logging.getLogger("watcher")
 PER_HOST = 4
 WORKERS = 32
-BACKOFF_CAP = 6 * 3600.0
 POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
 HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
@@ -107,15 +107,6 @@ def finish(polled: Polled, outcome: Items | SourceError) -> Polled:
     if polled.fetched is not None:
         polled.fetched.body, polled.fetched.more_bodies = b"", []
     return polled
-
-
-def backoff_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
-    """Seconds until the next poll after `failures` consecutive failures (exponential, capped)."""
-    if failures <= 0:
-        delay = interval
-    else:
-        delay = min(interval * (2 ** (failures - 1)), max(interval, BACKOFF_CAP))
-    return max(delay, retry_after or 0.0)
 
 
 def _reading(source: Source) -> tuple:
@@ -197,12 +188,17 @@ class Cycle:
             return SourceReport(source.id, "error", error=str(polled.error))
         fetched = polled.fetched
         assert fetched is not None
+        quality = None
         if fetched.status == "ok":
             result = self.store.ingest(source, polled.items, now, self.config.rules.max_age)
             report = SourceReport(source.id, "ok", result.seen, result.new, result.alerts_queued)
+            quality = poll_health(source, [item[0] for item in polled.items], now, self.config.rules.max_age)
         else:
             report = SourceReport(source.id, fetched.status)
         self.store.record_success(source, now, fetched.etag, fetched.last_modified, fetched.body_hash)
+        self.store.record_health(source, now, quality, report.new)
+        for text in self.store.health_alerts(source, now, self.config.rules.ops_channel):
+            log.warning(text)
         if was_failing:
             self._health_alert(source, now, down=False)
         return report

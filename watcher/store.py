@@ -24,6 +24,7 @@ from sqlite_utils import Migrations
 from . import search as fts
 from .explain import rule_entry, words_json
 from .models import Announcement, Hit, Source
+from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
 from .store_rematch import RematchStore
 
@@ -84,6 +85,9 @@ def _m0003_meta(db: sqlite_utils.Database) -> None:
 def _m0004_text_agency(db: sqlite_utils.Database) -> None:
     """Search index rebuilt: agency indexed, middle dots folded (stored text is kept as published)."""
     fts.rebuild_index(db.conn)
+
+
+migrations(name="0005_health")(migrate_0005_health)
 
 
 @migrations(name="0006_rematch")
@@ -174,7 +178,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(OpsStore, RematchStore):
+class Store(HealthStore, OpsStore, RematchStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -268,10 +272,12 @@ class Store(OpsStore, RematchStore):
         result = IngestResult()
         stamp = iso(now)
         oldest = int((now - timedelta(seconds=max_age)).timestamp())
+        today = now.astimezone(KST).date().isoformat()
         with self.transaction() as conn:
             self._touch_source(conn, source)
+            window = (oldest, first_poll_stamp(conn, source.id, stamp), today)
             for batch in _unique_batches(items):
-                _Ingest(conn, stamp, oldest, result).run(batch)
+                _Ingest(conn, stamp, window, result).run(batch)
         return result
 
     # ---- outbox -------------------------------------------------------------------------------
@@ -348,8 +354,10 @@ class _Ingest:
     """One batch of `Store.ingest` (no announcement twice): reads the stored rows, matches and alerts
     of the batch in a few statements, then writes only what changed, many rows per statement."""
 
-    def __init__(self, conn: sqlite3.Connection, stamp: str, oldest: int, result: IngestResult) -> None:
-        self.conn, self.stamp, self.oldest, self.result = conn, stamp, oldest, result
+    def __init__(self, conn: sqlite3.Connection, stamp: str, window: tuple[int, str, str],
+                 result: IngestResult) -> None:
+        self.conn, self.stamp, self.result = conn, stamp, result
+        self.window = window  # (oldest, first poll, today): see store_health.alertable
         self.docids = fts.DocidAllocator(conn)
 
     def run(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]) -> None:
@@ -384,7 +392,7 @@ class _Ingest:
                 first_seen = old["first_seen"]
                 if not self._update(ann, doc, content, old, rules, sorted(known)):
                     seen_only.setdefault(ann.source, []).append(ann.id)
-            if hits and (fts.sort_seconds(sort_time(ann.published, first_seen)) or 0) >= self.oldest:
+            if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
         write_matches(conn, match_rows)
         conn.executemany(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import search as fts
 from .models import Announcement, Hit
+from .store_health import alertable
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -31,8 +32,7 @@ class StoredItem:
 
     ann: Announcement
     docid: int
-    sort_time: str  # coalesce(published, first_seen), what max_age is measured on
-    baseline: bool  # undated and first seen in its source's first poll: never alerted
+    alertable: bool  # may be alerted at all (store_health.alertable: max_age, closed, first-poll baseline)
     matches: dict[str, StoredMatch]  # rule -> stored match
 
 
@@ -43,7 +43,7 @@ class Rewrite:
     item: StoredItem
     hits: list[Hit]  # the new rules' hits (all of them)
     changed: bool  # its stored matches differ from `hits`: rewrite them
-    earned: bool  # its hits may be alerted (within max_age, not closed, not baseline)
+    earned: bool  # its hits may be alerted (StoredItem.alertable)
 
 
 class RematchStore:
@@ -67,9 +67,9 @@ class RematchStore:
             if text is not None:
                 self.set_meta("rules_in_force", text)
 
-    def rematch_rows(self, oldest: int) -> Iterator[StoredItem]:
+    def rematch_rows(self, oldest: int, today: str) -> Iterator[StoredItem]:
         """Stored announcements whose sort time is `oldest` (epoch seconds) or later, newest first,
-        each with its matches."""
+        each with its matches and whether it may be alerted (`today`: the Korea-time date)."""
         high = fts.ideal_docid(oldest)  # a docid is at or below its ideal (a busy second spills below)
         matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
         cursor = self.conn.execute(
@@ -88,8 +88,8 @@ class RematchStore:
                 continue
             ann = Announcement(source=source, id=ann_id, title=title, link=link, summary=summary or "",
                                published=published, deadline=deadline, agency=agency, canonical=canonical)
-            baseline = published is None and first_polled is not None and first_seen <= first_polled
-            yield StoredItem(ann, docid, when, baseline, matches.get((source, ann_id), {}))
+            ok = alertable(published, deadline, first_seen, oldest, first_polled or "", today)
+            yield StoredItem(ann, docid, ok, matches.get((source, ann_id), {}))
 
     def apply_rematch(self, rewrites: list[Rewrite], now: datetime, fingerprint: str,
                       text: str | None) -> int:
@@ -120,6 +120,6 @@ class RematchStore:
             conn.executemany("DELETE FROM matches WHERE source = ? AND id = ? AND rule = ?", gone)
             write_matches(conn, rows)
             earned = [(rw.item.ann, rw.hits) for rw in rewrites if rw.earned and rw.hits]
-            queued = _Ingest(conn, stamp, 0, IngestResult())._queue(earned)
+            queued = _Ingest(conn, stamp, (0, "", ""), IngestResult())._queue(earned)  # only its outbox step
             self.record_rules(fingerprint, text)
         return queued
