@@ -225,3 +225,26 @@ def test_run_applies_edits_without_fetching_and_keeps_the_last_good_rules(tmp_pa
         assert alerts(store)[-1] == ("http://example.org/5", "#teukgu")
         runner.cycle.close()
         store.close()
+
+
+def test_the_search_page_shows_the_words_a_regex_matched_not_the_regex(tmp_path):
+    import threading
+
+    import requests
+
+    from watcher.web import make_web_server
+
+    store = Store(tmp_path / "w.db")
+    cfg = config(Rule("zones", any=("re:강소\\s*특구",)))
+    ingest(store, cfg, ann("1", "2026 강소 특구 공고"))
+    store.close()
+    server = make_web_server(tmp_path / "w.db", "127.0.0.1", 0, clock=lambda: NOW)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = requests.get(f"http://127.0.0.1:{server.server_address[1]}/search", params={"q": "공고"},
+                            timeout=10).text
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert '<span class="words">강소 특구 (제목)</span>' in page and "re:" not in page

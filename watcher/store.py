@@ -24,6 +24,7 @@ from sqlite_utils import Migrations
 from . import search as fts
 from .explain import rule_entry, words_json
 from .models import Announcement, Hit, Source
+from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
 from .store_rematch import RematchStore
@@ -178,7 +179,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(HealthStore, OpsStore, RematchStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
