@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import config as config_mod
 from .errors import ConfigError, InputError, MissingDatabase, WatcherError
 from .models import Config
 
@@ -97,8 +96,31 @@ def setting(name: str) -> str:
     return ctx.find_root().meta.get(f"watcher.{name}") or os.environ.get(env) or default
 
 
+def _config() -> Any:
+    """The config module (ruamel.yaml, validation): imported only by commands that parse the files."""
+    from . import config
+
+    return config
+
+
 def load() -> Config:
-    return config_mod.load_config(setting("sources"), setting("rules"))
+    return _config().load_config(setting("sources"), setting("rules"))
+
+
+def load_with_store(validate: Callable[[Config], None] = lambda cfg: None) -> tuple[Config, Store]:
+    """`once` / `run`: the config, parsed again only when a file changed (watcher/configcache.py), and
+    the store. A database that does not exist yet is created only once the config has passed
+    `validate` (which raises for a bad command line)."""
+    if not Path(setting("db")).exists():
+        cfg = load()
+        validate(cfg)
+        return cfg, open_store()
+    from .configcache import load_cached
+
+    store = open_store()
+    cfg = load_cached(setting("sources"), setting("rules"), store)
+    validate(cfg)
+    return cfg, store
 
 
 def open_store() -> Store:
@@ -188,7 +210,7 @@ def check() -> None:
 
     Example: watcher check --rules my-rules.yaml
     """
-    cfg, problems, notes = config_mod.check(setting("sources"), setting("rules"))
+    cfg, problems, notes = _config().check(setting("sources"), setting("rules"))
     for line in notes:
         click.echo(line)
     if problems:
@@ -210,11 +232,12 @@ def once(only: tuple[str, ...]) -> None:
     from .deliver import make_sender
     from .run import run_once
 
-    cfg = load()
-    unknown = [s for s in only if cfg.source(s) is None]
-    if unknown:
-        raise click.BadParameter(f"unknown source id: {', '.join(unknown)}", param_hint="--source")
-    store = open_store()
+    def known_sources(cfg: Config) -> None:
+        unknown = [s for s in only if cfg.source(s) is None]
+        if unknown:
+            raise click.BadParameter(f"unknown source id: {', '.join(unknown)}", param_hint="--source")
+
+    cfg, store = load_with_store(known_sources)
     report = run_once(cfg, store, make_sender(os.environ), list(only) or None)
     if report.rematch is not None and report.rematch.checked:
         m = report.rematch
@@ -236,15 +259,14 @@ def run() -> None:
     from .deliver import make_sender
     from .run import Runner
 
-    cfg = load()
-    store = open_store()
+    cfg, store = load_with_store()
     sources_path, rules_path = setting("sources"), setting("rules")
 
     def reload() -> Config:
-        return config_mod.load_config(sources_path, rules_path)
+        return _config().load_config(sources_path, rules_path)
 
     runner = Runner(cfg, store, make_sender(os.environ), reload=reload,
-                    fingerprint=lambda: config_mod.config_fingerprint(sources_path, rules_path))
+                    fingerprint=lambda: _config().config_fingerprint(sources_path, rules_path))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: runner.stop.set())
     logging.getLogger("watcher").warning("watching %d sources", sum(s.enabled for s in cfg.sources))
@@ -307,14 +329,14 @@ def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
 
     source_ids = [s.id for s in cfg.sources]
     if base:
-        return config_mod.load_rules(base, source_ids)
+        return _config().load_rules(base, source_ids)
     row = store.db.execute("SELECT value FROM meta WHERE key = 'rules_in_force'").fetchone()
     if row is None:
         raise click.UsageError("no rules in force recorded yet (run `watcher once` first, or pass --base FILE)")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8", delete=False) as fh:
         fh.write(row[0])
     try:
-        return config_mod.load_rules(fh.name, source_ids)
+        return _config().load_rules(fh.name, source_ids)
     finally:
         os.unlink(fh.name)
 

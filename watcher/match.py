@@ -241,10 +241,24 @@ class _Compiled:
 
 
 class Matcher:
-    """All rules of a RuleSet, compiled once; `match` runs them on one announcement."""
+    """All rules of a RuleSet, compiled once, when first used (a cycle in which nothing changed
+    never pays for it; forked parse workers compile their own on their first item); `match` runs
+    them on one announcement."""
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
+        self._building = False
+
+    def __getattr__(self, name: str) -> Any:
+        """Compiled state is built on first access (only private names; never during the build)."""
+        if name.startswith("__") or not name.startswith("_") or self.__dict__.get("_building", True):
+            raise AttributeError(name)
+        self._building = True
+        self._build()
+        return getattr(self, name)
+
+    def _build(self) -> None:
+        ruleset = self.ruleset
         self._atoms: list[_Atom] = []
         self._atom_ids: dict[str, int] = {}  # literal pattern or regex identity -> atom id
         groups: dict[str, list[str]] = {}  # identity -> every word it stands for
