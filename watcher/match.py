@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -247,15 +248,22 @@ class Matcher:
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
+        self._lock = threading.RLock()  # fetch threads may parse at once: one builds, the others wait
         self._building = False
 
     def __getattr__(self, name: str) -> Any:
-        """Compiled state is built on first access (only private names; never during the build)."""
-        if name.startswith("__") or not name.startswith("_") or self.__dict__.get("_building", True):
+        """Compiled state is built on first access (only private names; an attribute still missing
+        during or after the build is an AttributeError as usual)."""
+        if name.startswith("__") or not name.startswith("_") or "_lock" not in self.__dict__:
             raise AttributeError(name)
-        self._building = True
-        self._build()
-        return getattr(self, name)
+        with self._lock:
+            if not self._building:
+                # built aside, then installed in one step: no thread sees half a matcher
+                built = object.__new__(Matcher)
+                built.__dict__.update(ruleset=self.ruleset, _lock=self._lock, _building=True)
+                built._build()
+                self.__dict__.update(built.__dict__)
+        return object.__getattribute__(self, name)
 
     def _build(self) -> None:
         ruleset = self.ruleset
