@@ -69,6 +69,8 @@ class Rule:
     channel: str = "#gongmo"
     mention: str | None = None
     line: int = 0
+    remind: tuple[float, ...] = ()  # seconds before the deadline, one reminder each (largest first)
+    summary_at: str | None = None  # "HH:MM" Korea time: the channel's morning summary
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class RuleSet:
     max_age: float = 14 * 86_400.0  # seconds
     digest_over: int = 5
     ops_channel: str | None = None  # source health and config problems; None: log only
+    public_url: str | None = None  # where `watcher serve` is reachable: a `웹에서 보기` link in alerts
 
 
 @dataclass(frozen=True)
