@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,6 @@ from .deadlines import changes, offset_label, parse_day, reminder_due, today_kst
 if TYPE_CHECKING:
     from .models import Announcement, Hit, RuleSet
 
-FOLLOW_UPS = ("copy", "change", "update", "remind")  # answer an alert's message
 SUMMARY_DAYS = 7
 
 
@@ -138,7 +138,8 @@ class CallLinker:
         for channel, source, ann_id, rules in parents:
             self.conn.execute(
                 "INSERT INTO alerts (kind, key, channel, source, ann_id, rules, text, parent, created_at, status, "
-                "attempts) VALUES ('change', ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0) ON CONFLICT(key, channel) DO NOTHING",
+                "attempts) VALUES ('change', ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0) "
+                "ON CONFLICT(key, channel) DO NOTHING",
                 (f"change:{call}:{self.stamp}:{digest}", channel, source, ann_id, rules, text, call, self.stamp))
             self.conn.execute(
                 "INSERT INTO alerts (kind, key, channel, source, ann_id, rules, text, parent, created_at, status, "
@@ -172,6 +173,7 @@ class CallStore:
 
     conn: sqlite3.Connection
     db: Any
+    transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
 
     def thread_parents(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """(parent key, channel) -> {status, ts, shared (the ts is a digest's), channel_id} of the
@@ -189,14 +191,19 @@ class CallStore:
                                    "channel_id": found[0] if found else None}
         return out
 
+    def mark_skipped(self, alert_ids: list[int]) -> None:
+        """Follow-ups that can never be sent (no message to answer or to rewrite)."""
+        with self.transaction():
+            self.conn.execute("UPDATE alerts SET status = 'skipped' WHERE id IN (SELECT value FROM json_each(?))",
+                              (json.dumps(alert_ids),))
+
     def remember_channels(self, ids: dict[str, str]) -> None:
         """Channel name -> id as Slack answered it (for chat.update after a restart)."""
         rows = [(name, cid) for name, cid in ids.items() if name and cid]
         if rows:
-            self.conn.executemany("INSERT INTO slack_channels (name, id) VALUES (?, ?) ON CONFLICT(name) "
-                                  "DO UPDATE SET id = excluded.id", rows)
-            if not self.conn.in_transaction:
-                self.conn.commit()
+            with self.transaction():
+                self.conn.executemany("INSERT INTO slack_channels (name, id) VALUES (?, ?) ON CONFLICT(name) "
+                                      "DO UPDATE SET id = excluded.id", rows)
 
     def copies_of(self, call: str, channel: str) -> list[dict[str, Any]]:
         """The announcements of a call other than the one alerted in `channel`, first seen first."""
@@ -215,6 +222,11 @@ class CallStore:
         return {key: deadline for key, deadline in cursor}
 
     # ---- reminders and morning summaries ------------------------------------------------------
+
+    def queue_due(self, rules: RuleSet, now: datetime) -> int:
+        """Reminders and morning summaries due at `now` (each cycle, before delivery), one transaction."""
+        with self.transaction():
+            return self.queue_reminders(rules, now) + self.queue_summaries(rules, now)
 
     def queue_reminders(self, rules: RuleSet, now: datetime) -> int:
         """One `remind` row per due offset of every alerted call with an open deadline; -> rows queued."""
@@ -244,8 +256,6 @@ class CallStore:
                     (f"remind:{row['key']}:{row['deadline']}:{offset_label(each)}", row["channel"], row["source"],
                      row["ann_id"], row["rules"], text, row["key"], _iso(now), status))
                 queued += cursor2.rowcount == 1 and status == "pending"
-        if not self.conn.in_transaction:
-            self.conn.commit()
         return queued
 
     def summary_lines(self, channel: str, rule_names: Iterable[str], now: datetime,
@@ -290,8 +300,6 @@ class CallStore:
                 "VALUES ('summary', ?, ?, ?, ?, ?, 0) ON CONFLICT(key, channel) DO NOTHING",
                 (key, channel, json.dumps({"day": day, "lines": lines}, ensure_ascii=False), _iso(now), status))
             queued += bool(lines)
-        if not self.conn.in_transaction:
-            self.conn.commit()
         return queued
 
     # ---- calendar -----------------------------------------------------------------------------
@@ -304,7 +312,8 @@ class CallStore:
                "s.name AS source_name, coalesce(c.deadline, a.deadline) AS deadline, "
                "group_concat(DISTINCT m.rule) AS rules FROM matches m "
                "JOIN announcements a ON a.source = m.source AND a.id = m.id LEFT JOIN sources s ON s.id = a.source "
-               "LEFT JOIN calls c ON c.key = coalesce(a.call, a.key) WHERE coalesce(c.deadline, a.deadline) IS NOT NULL")
+               "LEFT JOIN calls c ON c.key = coalesce(a.call, a.key) "
+               "WHERE coalesce(c.deadline, a.deadline) IS NOT NULL")
         params: list[Any] = []
         if rule:
             sql += " AND m.rule = ?"
