@@ -125,7 +125,11 @@ class CallLinker:
         new = {"title": ann.title if first else row["title"], "deadline": ann.deadline or row["deadline"]}
         self.conn.execute("UPDATE calls SET title = ?, deadline = ?, changed_at = ? WHERE key = ?",
                           (new["title"], new["deadline"], self.stamp, call))
-        via = None if first else {"source": ann.source, "title": ann.title, "link": ann.link}
+        via = None
+        if not first:
+            name = self.conn.execute("SELECT name FROM sources WHERE id = ?", (ann.source,)).fetchone()
+            via = {"source": ann.source, "source_name": name[0] if name else None, "title": ann.title,
+                   "link": ann.link}
         self._queue_change(call, found, new, via)
 
     def _queue_change(self, call: str, found: list[tuple[str, Any, Any]], new: dict[str, Any],
