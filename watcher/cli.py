@@ -370,6 +370,9 @@ def demo() -> None:
     run_demo(setting("rules"))
 
 
+from . import cli_calendar  # noqa: E402,F401  (registers `watcher calendar`)
+
+
 def main() -> None:
     cli(prog_name="watcher")
 

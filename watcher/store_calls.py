@@ -331,3 +331,23 @@ class CallStore:
             if parse_day(row["deadline"]) is not None:
                 calls.setdefault(row["call"], row)
         return sorted(calls.values(), key=lambda r: (r["deadline"], r["call"]))
+
+
+class ReadOnlyCalls(CallStore):
+    """CallStore reads over a read-only connection (calendar export: `watcher calendar`, /calendar.ics)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+def open_read_only(path: str) -> ReadOnlyCalls | None:
+    """The database at `path` opened read-only (nothing is created); None when it does not exist."""
+    from pathlib import Path
+    from urllib.parse import quote
+
+    resolved = Path(path).resolve()
+    if not resolved.exists():
+        return None
+    conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True, timeout=5)
+    conn.execute("PRAGMA query_only = 1")
+    return ReadOnlyCalls(conn)

@@ -1,7 +1,8 @@
 """`watcher serve`: a small read-only search page over the store, stdlib WSGI only.
 
 GET / -> /search; GET /search?q=&source=&rule=&since=&until=&open=1&limit= renders one HTML page (no
-JavaScript) with the form and a results table; GET /healthz answers `ok`. Every request opens its own
+JavaScript) with the form and a results table; GET /calendar.ics?rule=&open=1 the deadlines as
+iCalendar (watcher/ics.py); GET /healthz answers `ok`. Every request opens its own
 read-only SQLite connection. Everything from a source is HTML-escaped and only http(s) links are linked.
 """
 
@@ -164,6 +165,21 @@ def search_page(store_path: str, form: dict[str, str], today: date) -> tuple[str
         conn.close()
 
 
+def calendar_response(store_path: str, query: str, now: datetime) -> tuple[str, str, str]:
+    """(status, content type, body) of GET /calendar.ics?rule=NAME&open=1."""
+    from .ics import calendar_for
+
+    form = parse_qs(query, errors="replace")
+    rule = (form.get("rule") or [""])[0].strip() or None
+    try:
+        data = calendar_for(store_path, rule, bool((form.get("open") or [""])[0]), now)
+    except WatcherError as err:
+        return "503 Service Unavailable", "text/plain", f"{err}\n"
+    if data is None:
+        return "404 Not Found", "text/plain", "아직 저장된 공고가 없습니다 (watcher once 먼저).\n"
+    return "200 OK", "text/calendar", data.decode("utf-8")
+
+
 def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: datetime.now(fts.KST)) -> WsgiApp:
     store = str(store_path)
 
@@ -177,6 +193,8 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
             return [b""]
         elif path == "/healthz":
             status, ctype, body = "200 OK", "text/plain", "ok\n"
+        elif path == "/calendar.ics":  # as `watcher calendar` (watcher/ics.py)
+            status, ctype, body = calendar_response(store, _query_string(environ), clock())
         elif path == "/search":
             ctype = "text/html"
             try:
