@@ -128,6 +128,31 @@ def test_other_calls_each_get_their_message(store: Store, slack: SlackServer, ot
     assert len(top_level(slack)) == 2 and not [m for m in slack.messages if m.get("thread_ts")]
 
 
+def test_the_same_link_under_another_title_stays_one_call(store: Store, slack: SlackServer) -> None:
+    """A copy became the call's first; the agency's item and a re-post of it under another title
+    share one canonical link: still one announcement, one message."""
+    ingest(store, BIZINFO, ann(BIZINFO, "[경기] 2026년 AI 바우처 지원사업 공고", id="PBLN_1"))
+    own = ann(NTIS)
+    ingest(store, NTIS, own)
+    repost = replace(own, source="atom", id="x", title="AI 바우처 지원사업 (재게시)")
+    ingest(store, Source(id="atom", url="https://a.kr/atom"), repost)
+    settle(store, bot(slack))
+    assert len(top_level(slack)) == 1
+
+
+def test_an_announcement_bridging_two_calls_joins_them_before_any_is_sent(store: Store, slack: SlackServer) -> None:
+    """Order: a portal's copy, a re-post under another title of the agency's link, then the agency's item
+    itself (the re-post's link, the copy's title): one message, the rest in its thread."""
+    own = ann(NTIS)
+    ingest(store, BIZINFO, ann(BIZINFO, "[경기] 2026년 AI 바우처 지원사업 공고", id="PBLN_1"))
+    ingest(store, Source(id="atom", url="https://a.kr/atom"),
+           replace(own, source="atom", id="x", title="AI 바우처 지원사업 (재게시)"))
+    ingest(store, NTIS, own)
+    settle(store, bot(slack))
+    [original] = top_level(slack)
+    assert [valid(m)["text"].split(" ")[0] for m in slack.replies_to(original["ts"])] == ["다른"]
+
+
 def test_the_same_title_published_over_60_days_later_is_another_call(store: Store, slack: SlackServer) -> None:
     ingest(store, NTIS, ann(NTIS, deadline=None, published="2026-09-01T09:00:00+09:00"), now=at("2026-09-01"))
     ingest(store, BIZINFO, ann(BIZINFO, deadline=None, id="2"))

@@ -50,6 +50,7 @@ def migrate(db: Any) -> None:
                      [(key, fold_title(title), source, ann_id) for source, ann_id, key, title in rows])
     conn.execute("CREATE INDEX announcements_call_title ON announcements(call_title)")
     conn.execute("CREATE INDEX announcements_call ON announcements(call)")
+    conn.execute("CREATE INDEX IF NOT EXISTS announcements_key ON announcements(key)")
     conn.execute("CREATE INDEX alerts_parent ON alerts(parent)")
 
 
@@ -97,14 +98,48 @@ class CallLinker:
         return self.call_of
 
     def _find(self, ann: Announcement, folded: str) -> str:
+        """The call of an announcement with the same key (canonical link: the same announcement), else of
+        the first stored announcement that is the same call, else its own key. An announcement that
+        bridges two calls (its link is one's, its title the other's) joins them while neither is sent."""
+        same = self.conn.execute("SELECT call FROM announcements WHERE key = ? AND call IS NOT NULL "
+                                 "AND NOT (source = ? AND id = ?) ORDER BY first_seen, rowid LIMIT 1",
+                                 (ann.key, ann.source, ann.id)).fetchone()
         cursor = self.conn.execute(
             "SELECT source, id, key, call, title, published, deadline FROM announcements "
             "WHERE call_title = ? AND NOT (source = ? AND id = ?) ORDER BY first_seen, rowid",
             (folded, ann.source, ann.id))
-        for row in fts.dicts(cursor):
-            if same_call(ann, row):
-                return row["call"] or row["key"]
-        return ann.key
+        by_title = next((row["call"] or row["key"] for row in fts.dicts(cursor) if same_call(ann, row)), None)
+        if same and by_title and by_title != same[0]:
+            self._join(same[0], by_title)
+        return same[0] if same else by_title or ann.key
+
+    def _join(self, into: str, other: str) -> None:
+        """Make call `other` part of call `into`, unless a message of either has gone out already."""
+        sent = self.conn.execute("SELECT 1 FROM alerts WHERE key IN (?, ?) AND kind = 'announcement' "
+                                 "AND status != 'pending' LIMIT 1", (into, other)).fetchone()
+        if sent:
+            return
+        self.conn.execute("UPDATE announcements SET call = ? WHERE call = ?", (into, other))
+        self.conn.execute("DELETE FROM calls WHERE key = ?", (other,))
+        self.conn.execute("UPDATE alerts SET parent = ? WHERE parent = ?", (into, other))
+        rows = self.conn.execute("SELECT id, channel, source, ann_id, rules FROM alerts WHERE key = ? "
+                                 "AND kind = 'announcement'", (other,)).fetchall()
+        for alert_id, channel, source, ann_id, rules in rows:
+            kept = self.conn.execute("SELECT id, rules FROM alerts WHERE key = ? AND channel = ?",
+                                     (into, channel)).fetchone()
+            if kept is None:
+                self.conn.execute("UPDATE alerts SET key = ? WHERE id = ?", (into, alert_id))
+                continue
+            from .store import merge_rules  # the outbox's own rule merge
+
+            merged = merge_rules(json.loads(kept[1] or "[]"), json.loads(rules or "[]"))
+            self.conn.execute("UPDATE alerts SET rules = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False),
+                                                                          kept[0]))
+            key = self.conn.execute("SELECT key FROM announcements WHERE source = ? AND id = ?",
+                                    (source, ann_id)).fetchone()
+            self.conn.execute("UPDATE OR IGNORE alerts SET kind = 'copy', key = ?, parent = ?, rules = NULL "
+                              "WHERE id = ?", (f"copy:{key[0] if key else other}", into, alert_id))
+            self.conn.execute("DELETE FROM alerts WHERE id = ? AND kind = 'announcement'", (alert_id,))
 
     def _track(self, ann: Announcement, call: str) -> None:
         """Keep the call's title and deadline; a change by its first announcement or by a correction
