@@ -55,7 +55,8 @@ _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
 _ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
-_RULE_KEYS = ("name", "any", "all", "none", "fields", "sources", "channel", "mention", "remind", "summary_at")
+_RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "channel", "mention", "remind",
+              "summary_at")
 _RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel", "remind", "summary_at",
                       "public_url")
 _MATCH_FIELDS = ("title", "summary", "agency", "link")
@@ -324,11 +325,12 @@ def _rule(ctx: Ctx, m: Mapping, line: int, d: dict[str, Any], source_ids: set[st
     channel = get_str(ctx, m, "channel", line)
     mention = get_str(ctx, m, "mention", line)
     remind, summary_at = _remind(ctx, m, line), _summary_at(ctx, m, line)
+    label = get_str(ctx, m, "label", line)
     ctx.flush_unset()
     if name is None or len(ctx.problems) > nbefore:
         return None
     return Rule(name=name, any=any_, all=all_, none=none, fields=fields or d["fields"],
-                sources=sources, channel=channel or d["channel"], mention=mention, line=line,
+                sources=sources, channel=channel or d["channel"], mention=mention, label=label or None, line=line,
                 remind=d["remind"] if remind is None else remind,
                 summary_at=summary_at or d["summary_at"])
 

@@ -47,3 +47,16 @@ class DeliveryError(WatcherError):
         self.retryable = retryable
         self.retry_after = retry_after
         super().__init__(f"slack: {detail}")
+
+
+class InputError(WatcherError):
+    """Bad command-line input (unknown source or rule, reversed dates, two output formats): the CLI
+    prints `error: <message>` and exits 2."""
+
+
+class MissingDatabase(InputError):
+    """A read-only command was pointed at a database that does not exist (nothing is created)."""
+
+    def __init__(self, path: object):
+        self.path = path
+        super().__init__(f"no database at {path} (run `watcher once` first, or pass --db FILE)")

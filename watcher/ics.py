@@ -73,3 +73,20 @@ def calendar_for(db_path: str, rule: str | None, open_only: bool, now: datetime)
     finally:
         store.conn.close()
     return calendar_ics(calls, now, name=f"공모 마감 · {rule}" if rule else "공모 마감")
+
+
+def calendar_response(store_path: str, query: str, now: datetime) -> tuple[str, str, bytes]:
+    """(HTTP status, content type, body) of `GET /calendar.ics?rule=NAME&open=1` (`query` decoded)."""
+    from urllib.parse import parse_qs
+
+    from .errors import WatcherError
+
+    form = parse_qs(query, errors="replace")
+    rule = (form.get("rule") or [""])[0].strip() or None
+    try:
+        data = calendar_for(store_path, rule, bool((form.get("open") or [""])[0]), now)
+    except WatcherError as err:
+        return "503 Service Unavailable", "text/plain", f"{err}\n".encode()
+    if data is None:
+        return "404 Not Found", "text/plain", "아직 저장된 공고가 없습니다 (watcher once 먼저).\n".encode()
+    return "200 OK", "text/calendar", data

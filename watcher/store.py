@@ -25,6 +25,7 @@ from . import search as fts
 from .models import Announcement, Hit, Source
 from .store_calls import CallLinker, CallStore, calls_of
 from .store_calls import migrate as migrate_calls
+from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
 
@@ -179,7 +180,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(HealthStore, OpsStore, CallStore):
+class Store(DeskStore, HealthStore, OpsStore, CallStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
