@@ -101,7 +101,7 @@ def test_unknown_rule_and_missing_database_are_one_line(folder: Path, tmp_path: 
     assert result.exit_code == 2 and "unknown rule 'nope' (known: ai, bio)" in result.output
     missing = tmp_path / "none" / "w.db"
     result = CliRunner().invoke(cli, ["--db", str(missing), "calendar"])
-    assert result.exit_code == 1 and result.output.strip().count("\n") == 0 and "no database" in result.output
+    assert result.exit_code == 2 and result.output.strip().count("\n") == 0 and "no database" in result.output
     assert not missing.parent.exists()  # read-only: nothing created
 
 

@@ -8,7 +8,7 @@ import click
 
 from . import config as config_mod
 from .cli import command, setting
-from .errors import ConfigError, WatcherError
+from .errors import ConfigError, MissingDatabase
 
 
 def rule_names() -> list[str] | None:
@@ -35,6 +35,6 @@ def calendar(rule: str | None, open_only: bool) -> None:
 
     data = calendar_for(setting("db"), rule, open_only, now_kst())
     if data is None:
-        raise WatcherError(f"no database at {setting('db')} (run `watcher once` first)")
+        raise MissingDatabase(setting("db"))
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
