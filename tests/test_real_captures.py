@@ -183,6 +183,7 @@ def test_search_by_agency_name_finds_the_agencys_calls(polled):
     rows = w.json("search", "연구개발특구진흥재단", "--limit", "100")
     assert wanted <= {r["id"] for r in rows if r["source"] == "ntis"}
     assert {r["id"] for r in store.search("", agency="연구개발특구진흥재단", limit=100)} == wanted
+    assert {r["id"] for r in w.json("search", "", "--agency", "연구개발특구 진흥재단", "--limit", "100")} == wanted
 
 
 # ---- K-Startup, 기업마당 (data.go.kr XML and the portal's own JSON API) --------------------------
