@@ -186,6 +186,19 @@ def test_a_deadline_moved_at_the_source_gives_one_reply_and_one_update(store: St
     assert len(slack.messages) == 2 and len(slack.updates) == 1  # nothing changed: nothing said
 
 
+def test_a_change_of_a_call_shown_in_a_digest_replies_there_and_leaves_the_digest(store: Store,
+                                                                                  slack: SlackServer) -> None:
+    ingest(store, NTIS, *(ann(NTIS, f"2026년 AI {i}번 사업 공고", id=str(i)) for i in range(6)))
+    settle(store, bot(slack))
+    [digest] = top_level(slack)
+    assert digest["blocks"][0]["type"] == "header"
+    ingest(store, NTIS, ann(NTIS, "2026년 AI 3번 사업 공고", id="3", deadline="2026-12-24"))
+    settle(store, bot(slack))
+    [reply] = slack.replies_to(digest["ts"])
+    assert reply["text"] == "변경: 마감 12-10 → 12-24 (D-23)"
+    assert not slack.updates and ("update", "skipped") in statuses(store)
+
+
 def test_a_correction_copy_on_another_portal_changes_the_call(store: Store, slack: SlackServer) -> None:
     ingest(store, NTIS, ann(NTIS, deadline="2026-12-10"))
     settle(store, bot(slack))
