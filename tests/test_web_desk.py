@@ -180,6 +180,12 @@ def test_reversed_date_range_is_a_400_naming_it(base: str) -> None:
     assert "날짜 범위가 거꾸로입니다: since 2026-12-01 이 until 2026-11-01 보다 늦습니다" in response.text
 
 
+@pytest.mark.parametrize("key, day", [("until", "9999-12-31"), ("since", "0001-01-01")])
+def test_out_of_range_date_is_a_400(base: str, key: str, day: str) -> None:
+    response = requests.get(base + "/search", params={key: day}, timeout=10)
+    assert response.status_code == 400 and f"{key} {day}: 1900-01-01부터 2999-12-31까지" in response.text
+
+
 def test_unknown_format_is_a_400(base: str) -> None:
     response = requests.get(base + "/search", params={"format": "xlsx"}, timeout=10)
     assert response.status_code == 400 and "unknown format 'xlsx'" in response.text

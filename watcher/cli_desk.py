@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .cli import command, iso_day, load, open_existing_store, setting
-from .desk import SORTS, Query, display_width, pad
+from .desk import DAY_MAX, DAY_MIN, SORTS, Query, display_width, pad
 from .errors import InputError, WatcherError
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ def check_known(kind: str, value: str | None, known: list[str]) -> None:
 
 def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
     low, high = iso_day(since), iso_day(until)
+    for value in (low, high):
+        if value and not DAY_MIN <= date.fromisoformat(value) <= DAY_MAX:
+            raise InputError(f"date {value} is out of range ({DAY_MIN} to {DAY_MAX})")
     if low and high and low > high:
         raise InputError(f"--since {low} is after --until {high}")
     return (date.fromisoformat(low) if low else None), (date.fromisoformat(high) if high else None)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .. import search as fts
-from ..desk import SORTS, Query
+from ..desk import DAY_MAX, DAY_MIN, SORTS, Query
 from ..errors import MissingDatabase, WatcherError
 from ..models import Config
 from ..store import Store
@@ -78,6 +78,9 @@ def _day(form: dict[str, str], key: str, label: str) -> date | None:
 def query_of(form: dict[str, str]) -> Query:
     flags = _flags(form)
     since, until = _day(form, "since", "시작일"), _day(form, "until", "종료일")
+    for key, day in (("since", since), ("until", until)):
+        if day and not DAY_MIN <= day <= DAY_MAX:
+            raise WatcherError(f"{key} {day}: {DAY_MIN}부터 {DAY_MAX}까지의 날짜만 검색할 수 있습니다")
     if since and until and since > until:
         raise WatcherError(f"날짜 범위가 거꾸로입니다: since {since} 이 until {until} 보다 늦습니다")
     sort = form.get("sort") if form.get("sort") in SORTS else "newest"
