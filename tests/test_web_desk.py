@@ -167,6 +167,13 @@ def test_atom_export_is_a_feed_a_reader_reads(base: str) -> None:
     assert '<link rel="alternate" type="application/atom+xml"' in page and 'id="export-atom"' in page
 
 
+def test_calendar_link_subscribes_to_the_rules_deadlines(base: str) -> None:
+    page = get(base, q="의료기기", rule="medical").text
+    assert '<a href="/calendar.ics?rule=medical&amp;open=1" id="export-ics"' in page
+    response = get(base, "/calendar.ics", rule="medical", open="1")
+    assert response.headers["Content-Type"].startswith("text/calendar") and b"BEGIN:VEVENT" in response.content
+
+
 def test_exports_carry_the_filters_of_the_page(base: str) -> None:
     page = get(base, q="의료기기", source="ntis", sort="deadline").text
     link = re.search(r'<a href="([^"]+)" id="export-csv">', page).group(1).replace("&amp;", "&")
