@@ -162,6 +162,9 @@ def original_text(raw: str, norm: str, start: int, end: int) -> str:
     """The words of `raw` (as published) behind `norm[start:end]`, where norm = normalize(raw);
     white space collapsed. Falls back to the normalised piece when the two cannot be lined up
     (NFKC joining characters, e.g. conjoining jamo)."""
+    wanted = norm[start:end]
+    if len(norm) == len(raw) and _squash(normalize(raw[start:end])) == _squash(wanted):
+        return " ".join(raw[start:end].split())[:WORD_MAX]  # one character each way: the same offsets
     pos, begin, piece = 0, None, None
     for i, ch in enumerate(raw):
         size = len(normalize(ch))
@@ -171,7 +174,6 @@ def original_text(raw: str, norm: str, start: int, end: int) -> str:
         if pos >= end and begin is not None:
             piece = raw[begin:i + 1]
             break
-    wanted = norm[start:end]
     if piece is None or _squash(normalize(piece)) != _squash(wanted):
         piece = wanted
     return " ".join(piece.split())[:WORD_MAX]
@@ -200,6 +202,11 @@ def _compile_keyword(keyword: str) -> re.Pattern[str]:
         except re.error:  # NFKC made it invalid (`（` -> `(`): take it as written
             return re.compile(keyword[3:], re.I)
     return re.compile(literal_pattern(keyword))
+
+
+def keyword_identity(word: str) -> str:
+    """Two keywords with the same identity are the same keyword (also for synonym groups)."""
+    return _identity(word)
 
 
 def _identity(word: str) -> str:
@@ -423,6 +430,8 @@ class Matcher:
 
     def match(self, ann: Announcement) -> list[Hit]:
         """Hits of every matching rule, in rules.yaml order, each with the item's words."""
+        if not self._fields:  # no rules
+            return []
         present = self._present(ann, self._fields)
         triggered = self._triggered
         candidates: set[int] = set()
