@@ -20,7 +20,6 @@ matched keyword, the field and the text there as the source published it, never 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -358,12 +357,16 @@ class Matcher:
 
     # -- matching ----------------------------------------------------------------------------
 
-    def _present(self, ann: Announcement, fields: tuple[str, ...]) -> dict[str, set[int]]:
-        """Ids of the atoms found in each field (normalised together, in one call)."""
+    def _present(self, ann: Announcement, fields: tuple[str, ...], texts: dict[str, str] | None = None
+                 ) -> dict[str, set[int]]:
+        """Ids of the atoms found in each field (normalised together, in one call); `texts` gets
+        each field's normalised text."""
         raws = [getattr(ann, f, None) or "" for f in fields]
         text = normalize("\0".join(r.replace("\0", " ") if "\0" in r else r for r in raws))
         found: dict[str, set[int]] = {}
         for f, part in zip(fields, text.split("\0"), strict=True):
+            if texts is not None:
+                texts[f] = part
             atoms = found[f] = set()
             if not part:
                 continue
@@ -402,11 +405,12 @@ class Matcher:
             hit = self._hits[key] = Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention)
         return hit, (*matched, *c.all)
 
-    def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement) -> Hit:
+    def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement,
+                 texts: dict[str, str]) -> Hit:
         """The hit with the item's words: per keyword, the first of the rule's fields it matched
-        in and the text it matched there (earliest, then longest, of its synonyms' matches)."""
+        in and the text it matched there (earliest, then longest, of its synonyms' matches).
+        `texts`: normalised field texts known already (filled in as needed)."""
         hit, keywords = verdict
-        texts: dict[str, str] = {}
         words: list[tuple[str, str]] = []
         for kw in keywords:
             for f in c.fields:
@@ -426,13 +430,14 @@ class Matcher:
                     if word not in words:
                         words.append(word)
                     break
-        return dataclasses.replace(hit, words=tuple(words))
+        return Hit(hit.rule, hit.channel, hit.keywords, hit.mention, tuple(words))
 
     def match(self, ann: Announcement) -> list[Hit]:
         """Hits of every matching rule, in rules.yaml order, each with the item's words."""
         if not self._fields:  # no rules
             return []
-        present = self._present(ann, self._fields)
+        texts: dict[str, str] = {}
+        present = self._present(ann, self._fields, texts)
         triggered = self._triggered
         candidates: set[int] = set()
         for atoms in present.values():
@@ -453,7 +458,7 @@ class Matcher:
                                             set().union(*(present[f] for f in c.fields)))
             verdict = self._evaluate(c, atoms)
             if verdict is not None:
-                hits.append(self._explain(c, verdict, ann))
+                hits.append(self._explain(c, verdict, ann, texts))
         return hits
 
     def match_rule(self, name: str, ann: Announcement) -> Hit | None:
@@ -461,9 +466,10 @@ class Matcher:
         c = self._by_name[name]
         if c.sources is not None and ann.source not in c.sources:
             return None
-        present = self._present(ann, c.fields)
+        texts: dict[str, str] = {}
+        present = self._present(ann, c.fields, texts)
         verdict = self._evaluate(c, set().union(*present.values()))
-        return None if verdict is None else self._explain(c, verdict, ann)
+        return None if verdict is None else self._explain(c, verdict, ann, texts)
 
     @property
     def rule_names(self) -> tuple[str, ...]:

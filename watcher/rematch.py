@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .match import Matcher, keyword_identity
-from .models import Config, Hit, Rule, RuleSet
+from .models import Announcement, Config, Hit, Rule, RuleSet
 from .store import KST, match_row
 from .store_rematch import Rewrite, StoredItem, StoredMatch
 
@@ -84,22 +88,48 @@ def _same(old: dict[str, StoredMatch], item: StoredItem, hits: list[Hit]) -> boo
     return True
 
 
+PARALLEL_MIN = 20_000  # stored items from which matching is spread over the cores
+_CHUNK = 5_000
+_pool_matcher: Matcher | None = None  # in each forked worker
+
+
+def _init(matcher: Matcher) -> None:
+    global _pool_matcher
+    _pool_matcher = matcher
+
+
+def _match_chunk(anns: list[Announcement]) -> list[list[Hit]]:
+    assert _pool_matcher is not None
+    return [_pool_matcher.match(ann) for ann in anns]
+
+
+def match_all(matcher: Matcher, anns: list[Announcement]) -> list[list[Hit]]:
+    """Each announcement's hits. Many of them are matched in forked processes, one per core, when
+    this process has no other thread (forking copies no lock then); else here."""
+    cores = min(4, os.cpu_count() or 1)
+    if (len(anns) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [matcher.match(ann) for ann in anns]
+    chunks = [anns[i:i + _CHUNK] for i in range(0, len(anns), _CHUNK)]
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
+                             initargs=(matcher,)) as pool:
+        return [hits for part in pool.map(_match_chunk, chunks) for hits in part]
+
+
 def plan(matcher: Matcher, items: Iterable[StoredItem], scope: set[str] | None = None
          ) -> tuple[list[Rewrite], int]:
-    """Pure: the rewrites of stored items under `matcher` (holding the rules in `scope`; None: every
-    rule, and stored matches of any rule are replaced) -> (rewrites worth writing, items checked).
+    """The rewrites of stored items under `matcher` (holding the rules in `scope`; None: every rule,
+    and stored matches of any rule are replaced) -> (rewrites worth writing, items checked). No I/O.
     A rewrite is worth writing when its matches changed or its hits may be alerted."""
+    stored = list(items)
     out: list[Rewrite] = []
-    checked = 0
-    for item in items:
-        checked += 1
-        hits = matcher.match(item.ann)
+    for item, hits in zip(stored, match_all(matcher, [item.ann for item in stored]), strict=True):
         old = item.matches if scope is None else {r: m for r, m in item.matches.items() if r in scope}
         changed = not _same(old, item, hits)
         earned = bool(hits) and item.alertable
         if changed or earned:
             out.append(Rewrite(item, hits, old, changed, earned))
-    return out, checked
+    return out, len(stored)
 
 
 def apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | None = None

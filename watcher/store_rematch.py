@@ -116,6 +116,8 @@ class RematchStore:
         with self.transaction() as conn:  # type: ignore[attr-defined]
             rows: list[tuple[Any, ...]] = []
             gone: list[tuple[str, str, str]] = []
+            removed: list[tuple[int, str, str]] = []  # search index rows, as they were
+            added: list[tuple[int, str, str]] = []  # and as they become
             for rw in rewrites:
                 if not rw.changed:
                     continue
@@ -128,11 +130,13 @@ class RematchStore:
                 gone += [(ann.source, ann.id, rule) for rule in old if rule not in new]
                 before = set(rw.item.matches)
                 after = (before - set(old)) | new
-                if before != after:
-                    fts.index_remove(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(before),
-                                     ann.agency)
-                    fts.index_add(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(after),
-                                  agency=ann.agency)
+                if before != after:  # the index row again with other rule tokens (one tokenisation)
+                    doc = fts.index_doc(ann.title, ann.summary, ann.agency)
+                    removed.append((rw.item.docid, doc.body, fts.meta_text(ann.source, before, doc.chars)))
+                    added.append((rw.item.docid, doc.body, fts.meta_text(ann.source, after, doc.chars)))
+            conn.executemany(f"INSERT INTO {fts.FTS_TABLE}({fts.FTS_TABLE}, rowid, body, meta) "
+                             "VALUES ('delete', ?, ?, ?)", removed)
+            fts.index_add_many(conn, added)
             conn.executemany("DELETE FROM matches WHERE source = ? AND id = ? AND rule = ?", gone)
             write_matches(conn, rows)
             earned = [(rw.item.ann, rw.hits) for rw in rewrites if rw.earned and rw.hits]
