@@ -6,10 +6,10 @@ Set-up (not timed): a fresh SQLite store in a temp folder gets N synthetic annou
 bench_match.py, all published within max_age, so every one is matched again) ingested under the 50
 rules of bench_match.py, those rules recorded as in force, their alerts marked sent. CPU figures are
 this process's only (from 20,000 stored items matching runs in forked workers, one per core).
-Timed: `apply_rules` after an edit
-that adds one keyword to one rule (every stored row read and matched again under that rule, the
-changed matches and index rows rewritten, new alerts queued, the rules recorded), then after a
-max_age edit (all 50 rules applied again to every row), then once more with nothing changed.
+Timed: `apply_rules` after an edit that adds one keyword to one rule (every stored row read and
+matched again under that rule, the changed matches and index rows rewritten, new alerts queued, the
+rules recorded), then after a max_age edit (all 50 rules applied again to every row), then once more
+with nothing changed.
 Goal: under 5 s for either edit at 100,000.
 """
 
