@@ -339,12 +339,13 @@ def status(as_json: bool, check: bool) -> None:
         from .cli_ops import status_check
 
         sys.exit(status_check(load(), setting("db")))
-    from .health import source_rows
-    from .run import now_kst
+    from datetime import datetime
+
+    from .health import KST, source_rows
 
     cfg = load()
     store = open_existing_store()
-    rows = source_rows(cfg, store, now_kst())
+    rows = source_rows(cfg, store, datetime.now(KST))
     if as_json:
         json_out(rows)
         return
@@ -381,7 +382,7 @@ def demo() -> None:
     run_demo(setting("rules"))
 
 
-from . import cli_desk, cli_ops  # noqa: E402,F401 - register search, serve; `watcher slack`
+from . import cli_desk, cli_ops, cli_sources  # noqa: E402,F401 - register search, serve; `watcher slack`, `sources`
 
 
 def main() -> None:
