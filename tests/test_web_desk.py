@@ -117,7 +117,7 @@ def test_root_is_the_closing_soon_view(base: str) -> None:
 def test_freshness_line_links_to_status(base: str) -> None:
     line = re.search(r'<p class="fresh" id="freshness">(.*?)</p>', get(base).text).group(1)
     assert "마지막 수집 <span class=\"date\">2026-12-01 09:58</span>" in line
-    assert '<a class="bad" href="/status">실패 중인 출처 1곳</a>' in line
+    assert '<a class="bad" href="/status">실패 중인 출처 1곳</a> (기업마당)' in line
 
 
 def test_status_shows_every_configured_source_and_pending_alerts(base: str) -> None:

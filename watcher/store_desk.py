@@ -48,11 +48,12 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
         if query.source:
             sql += " AND a.source = ?"
             params.append(query.source)
-        if query.rule:
-            sql += " AND " + _MATCHED.format(" AND m.rule = ?")
+        if query.rule:  # driven from the (few) matches rows, looked up by primary key
+            sql += " AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m WHERE m.rule = ?)"
             params.append(query.rule)
-    if query.matched:
-        sql += " AND " + _MATCHED.format("")
+    if query.matched and not (query.rule and not query.q.strip() and not wanted):
+        sql += (" AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m)" if not query.q.strip() and not wanted
+                else " AND " + _MATCHED.format(""))
     if wanted:  # the phrase may span words of title and agency: the column decides
         sql += " AND desk_agency_has(a.agency, ?)"
         params.append(wanted)
@@ -117,9 +118,10 @@ class DeskStore:
         return fts.rule_choices(self.conn)
 
     def freshness(self) -> dict[str, Any]:
-        """{last_poll, failing: [source ids with consecutive failures]} for the freshness line."""
+        """{last_poll, failing: [names of sources with consecutive failures]} for the freshness line."""
         last = self.conn.execute("SELECT max(last_poll) FROM sources").fetchone()[0]
-        failing = [r[0] for r in self.conn.execute("SELECT id FROM sources WHERE failures > 0 ORDER BY id")]
+        failing = [r[0] for r in self.conn.execute(
+            "SELECT coalesce(name, id) FROM sources WHERE failures > 0 ORDER BY id")]
         return {"last_poll": last, "failing": failing}
 
     def source_rows(self) -> dict[str, dict[str, Any]]:

@@ -81,7 +81,8 @@ def freshness_line(fresh: Mapping[str, Any] | None) -> str:
     parts = [f'마지막 수집 <span class="date">{e(last)}</span>' if last else "아직 수집한 적 없음"]
     failing = fresh.get("failing") or []
     if failing:
-        parts.append(f'<a class="bad" href="/status">실패 중인 출처 {len(failing)}곳</a>')
+        names = ", ".join(failing[:3]) + (" 외" if len(failing) > 3 else "")
+        parts.append(f'<a class="bad" href="/status">실패 중인 출처 {len(failing)}곳</a> ({e(names)})')
     else:
         parts.append('<a href="/status">모든 출처 정상</a>')
     return f'<p class="fresh" id="freshness">{" · ".join(parts)}</p>'
@@ -100,8 +101,10 @@ def search_form(form: Mapping[str, str], sources: list[tuple[str, str]], rules: 
         "</select>",
         f'<input type="text" name="agency" id="agency" value="{e(form.get("agency"))}" aria-label="기관" '
         'placeholder="기관">',
-        f'<label>게시일 <input type="date" name="since" id="since" value="{e(form.get("since"))}"></label>',
-        f'<label>~ <input type="date" name="until" id="until" value="{e(form.get("until"))}"></label>',
+        '<span class="range">',
+        f'<label for="since">게시일</label> <input type="date" name="since" id="since" value="{e(form.get("since"))}">',
+        f' <label for="until" aria-label="까지">~</label> '
+        f'<input type="date" name="until" id="until" value="{e(form.get("until"))}"></span>',
         _check("open", flags["open"], "접수 중만"),
         _check("undated", flags["undated"], "상시·미정 포함", hidden_off=True),
         _check("matched", flags["matched"], "규칙에 걸린 공고만"),
