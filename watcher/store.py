@@ -24,6 +24,8 @@ from sqlite_utils import Migrations
 from . import search as fts
 from .explain import rule_entry, words_json
 from .models import Announcement, Hit, Source
+from .store_calls import CallLinker, CallStore, calls_of
+from .store_calls import migrate as migrate_calls
 from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
@@ -104,6 +106,12 @@ def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+@migrations(name="0008_calls")
+def _m0008_calls(db: sqlite_utils.Database) -> None:
+    """Which call each announcement belongs to; calls' deadlines; follow-ups (watcher/store_calls.py)."""
+    migrate_calls(db)
+
+
 @dataclass
 class IngestResult:
     seen: int = 0
@@ -179,7 +187,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(DeskStore, HealthStore, OpsStore, RematchStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -404,7 +412,10 @@ class _Ingest:
         for source, ids in seen_only.items():
             conn.execute(f"UPDATE announcements SET last_seen = ? WHERE source = ? AND {_in_ids('id')}",
                          (stamp, source, json.dumps(ids, ensure_ascii=False)))
+        calls = CallLinker(conn, stamp)
+        calls.link(batch, olds)
         self.result.alerts_queued += self._queue(earned)
+        calls.follow(earned)
 
     def _load(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]
               ) -> tuple[dict[_Key, dict[str, Any]], dict[_Key, dict[str, tuple[str, str, str]]]]:
@@ -456,7 +467,8 @@ class _Ingest:
         """Outbox rows, one per (key, channel); a pending one gains the new rules. -> rows added."""
         if not earned:
             return 0
-        keys = sorted({ann.key for ann, _ in earned})
+        call_of = calls_of(self.conn, [ann for ann, _ in earned])  # one alert per call and channel
+        keys = sorted(set(call_of.values()))
         stored: dict[tuple[str, str], list[Any]] = {}  # (key, channel) -> [id, rules or None if not mergeable]
         cursor = self.conn.execute(f"SELECT id, key, channel, status, kind, rules FROM alerts WHERE {_in_ids('key')}",
                                    (json.dumps(keys, ensure_ascii=False),))
@@ -469,7 +481,7 @@ class _Ingest:
             for hit in hits:
                 by_channel.setdefault(hit.channel, []).append(rule_entry(hit))
             for channel, entries in by_channel.items():
-                slot = (ann.key, channel)
+                slot = (call_of[(ann.source, ann.id)], channel)
                 if slot in added:
                     added[slot][2] = merge_rules(added[slot][2], entries)
                 elif slot in stored:
