@@ -48,7 +48,9 @@ def test_fresh_database_creates_folder_tables_and_wal(tmp_path: Path) -> None:
     assert {"sources", "announcements", "matches", "alerts", "search_index"} <= set(store.db.table_names())
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-    assert [m.name for m in migrations.applied(store.db)] == ["0001_tables", "0002_search_index", "0003_meta"]
+    applied = [m.name for m in migrations.applied(store.db)]
+    assert applied[:3] == ["0001_tables", "0002_search_index", "0003_meta"] and not migrations.pending(store.db)
+    assert "0007_claims" in applied
     assert "meta" in store.db.table_names()
 
 
@@ -56,10 +58,11 @@ def test_reopen_applies_nothing_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     first = Store(path)
     first.ingest(NTIS, [(ann(), [hit()])], NOW, MAX_AGE)
+    applied = migrations.applied(first.db)
     first.close()
     again = Store(path)
     assert migrations.pending(again.db) == []
-    assert len(migrations.applied(again.db)) == 3
+    assert migrations.applied(again.db) == applied
     assert [r["id"] for r in again.search("특구")] == ["1"]
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import config as config_mod
-from .errors import ConfigError, WatcherError
+from .errors import ConfigError, WatcherError, database_error
 from .models import Config
 
 if TYPE_CHECKING:
@@ -91,6 +92,11 @@ class Group(click.Group):
             ctx.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except sqlite3.Error as exc:
+            if os.environ.get("WATCHER_DEBUG"):
+                raise
+            click.echo(f"error: {database_error(setting('db'), exc)}", err=True)
+            ctx.exit(1)
         except Exception as exc:
             if os.environ.get("WATCHER_DEBUG"):
                 raise

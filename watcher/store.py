@@ -22,10 +22,19 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from . import search as fts
+from . import store_claims
+from .limits import env_seconds
 from .models import Announcement, Hit, Source
+from .store_claims import ClaimStore
 
 KST = fts.KST
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write lock (WATCHER_BUSY_TIMEOUT)
+
+
+def busy_timeout_ms() -> int:
+    return int(env_seconds("WATCHER_BUSY_TIMEOUT", BUSY_TIMEOUT) * 1000)
+
+
 migrations = Migrations("gongmo-watcher")
 
 
@@ -75,6 +84,9 @@ def _m0002_search_index(db: sqlite_utils.Database) -> None:
 def _m0003_meta(db: sqlite_utils.Database) -> None:
     """Small named values, e.g. `rules_in_force`: the rules.yaml text `once`/`run` last used."""
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+migrations(name="0007_claims")(store_claims.migrate)
 
 
 @dataclass
@@ -153,7 +165,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store:
+class Store(ClaimStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -161,12 +173,22 @@ class Store:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(self.path)
+        # first, so that opening, switching to WAL and migrating all wait for another process's lock
+        self.db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+        if str(path) != ":memory:":
             self.db.enable_wal()
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # NORMAL with WAL: a commit is in the WAL file when it returns, so a killed process loses
         # nothing committed; only an OS crash or power loss may drop the last commits (never corrupts).
         self.db.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(self.db)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Pending migrations, all in one IMMEDIATE transaction: of several processes opening a new
+        database at once, one migrates and the others wait, then find nothing left to do."""
+        if not migrations.pending(self.db):
+            return
+        with self.transaction():
+            migrations.apply(self.db)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -283,14 +305,15 @@ class Store:
     def mark_sent(self, alert_id: int, now: datetime, ts: str | None) -> None:
         self.db.execute(
             "UPDATE alerts SET status = 'sent', sent_at = ?, slack_ts = ?, attempts = attempts + 1, "
-            "next_attempt_at = NULL WHERE id = ?",
+            "next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (iso(now), ts, alert_id),
         )
 
     def mark_retry(self, alert_id: int, now: datetime, error: str, retry_at: datetime | None) -> None:
         """A failed attempt; the alert stays pending and is due again at retry_at (None: at once)."""
         self.db.execute(
-            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = 'pending', "
+            "claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status != 'sent'",
             (error, iso(retry_at) if retry_at else None, alert_id),
         )
 
