@@ -23,6 +23,7 @@ import click
 from . import config as config_mod
 from .errors import ConfigError, WatcherError, database_error
 from .models import Config
+from .termsafe import term
 
 if TYPE_CHECKING:
     from .store import Store
@@ -75,9 +76,15 @@ def iso_day(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.replace(".", "-")).isoformat()
+        day = date.fromisoformat(value.replace(".", "-"))
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date like 2026-11-01") from None
+    from .search import DAY_MAX, DAY_MIN
+
+    if not DAY_MIN <= day <= DAY_MAX:
+        click.echo(f"error: date {value} is out of range ({DAY_MIN} to {DAY_MAX})", err=True)
+        raise click.exceptions.Exit(2)
+    return day.isoformat()
 
 
 class Group(click.Group):
@@ -161,7 +168,7 @@ def once(only: tuple[str, ...]) -> None:
     report = run_once(cfg, store, make_sender(os.environ), list(only) or None)
     for r in report.sources:
         detail = r.error if r.error else f"{r.items} items, {r.new} new, {r.alerts} alerts queued"
-        click.echo(f"{r.id:<20} {r.status:<12} {detail}")
+        click.echo(term(f"{r.id:<20} {r.status:<12} {detail}"))
     d = report.delivery
     click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))
 
@@ -240,7 +247,8 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "rules": " ".join(row.get("rules") or [])})
+            row = {**row, "rules": " ".join(row.get("rules") or [])}
+            writer.writerow({k: term(v) if isinstance(v, str) else v for k, v in row.items()})
         return
     if not rows:
         click.echo("no announcements found")
@@ -249,8 +257,8 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
         dday = d_day(row.get("deadline"), today)
         deadline = f"{row['deadline']} {dday}" if row.get("deadline") else "-"
         rules = ",".join(row.get("rules") or [])
-        click.echo(f"{(row.get('published') or '')[:10]}  {deadline:<18} {row['source']:<12} {row['title']}")
-        click.echo(f"{'':12}{row.get('link') or ''}" + (f"  [{rules}]" if rules else ""))
+        click.echo(term(f"{(row.get('published') or '')[:10]}  {deadline:<18} {row['source']:<12} {row['title']}"))
+        click.echo(term(f"{'':12}{row.get('link') or ''}" + (f"  [{rules}]" if rules else "")))
 
 
 @cli.group(cls=Group, context_settings=CONTEXT)
@@ -297,7 +305,7 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     for row in rows:
         mark = {"added": "+ ", "dropped": "- "}.get(row.get("change", ""), "")
         keywords = ", ".join(row.get("keywords") or [])
-        click.echo(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({keywords})")
+        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({keywords})"))
     click.echo(f"{len(rows)} {'changes' if diff else 'matches'}")
 
 
@@ -337,7 +345,7 @@ def status(as_json: bool) -> None:
     for row in rows:
         ok = (row.get("last_success") or "never")[:16]
         click.echo(f"{row['id']:<16} {ok:<17} {row.get('failures') or 0:>8} {row.get('items') or 0:>6}  "
-                   f"{row.get('last_error') or ''}")
+                   f"{term(row.get('last_error') or '')}")
     _slack_status(store)
 
 

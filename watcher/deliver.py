@@ -36,6 +36,7 @@ from urllib.error import URLError
 from .errors import ConfigError, DeliveryError
 from .limits import env_seconds
 from .notify import alert_rules, build_message, build_ops, digest_parts
+from .termsafe import term
 
 if TYPE_CHECKING:  # slack_sdk is imported only when Slack is configured (start-up time)
     from slack_sdk.web import WebClient
@@ -115,6 +116,21 @@ class AnswerTimeout(DeliveryError):
     """The request reached Slack but no answer came in time: the message may have been posted."""
 
 
+_NON_JSON = "Received a response in a non-JSON format:"
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def not_slack(status: int, headers: Mapping[str, Any] | None, body: str) -> DeliveryError:
+    """An answer that is not Slack's (an HTML page of a proxy, a maintenance page): retried later,
+    and said as such, with the page's title or first words."""
+    ctype = next((str(v) for k, v in (headers or {}).items() if k.lower() == "content-type"), "")
+    ctype = ctype.split(";")[0].strip() or "no content type"
+    title = _TITLE.search(body)
+    gist = " ".join(re.sub(r"<[^>]*>", " ", title.group(1) if title else body).split())[:80]
+    return DeliveryError(f"not a Slack answer (http {status}, {ctype}): {term(gist) or 'empty body'}",
+                         retryable=True)
+
+
 def _network_error(exc: Exception) -> DeliveryError:
     if isinstance(exc, TimeoutError):  # urllib wraps failures before the request in URLError; not this
         return AnswerTimeout("network: no answer in time (the message may have arrived)", retryable=True)
@@ -147,6 +163,9 @@ class SlackSender:
         except SlackApiError as exc:
             answer = exc.response
             data = answer.data if isinstance(answer.data, dict) else {}
+            if str(data.get("error") or "").startswith(_NON_JSON):
+                raise not_slack(answer.status_code, answer.headers,
+                                str(data["error"]).removeprefix(_NON_JSON)) from exc
             raise slack_error(answer.status_code, str(data.get("error") or ""), _retry_after(answer.headers)) from exc
         except (OSError, HTTPException) as exc:
             raise _network_error(exc) from exc
@@ -171,8 +190,11 @@ class WebhookSender:
             response = self.client.send_dict(body)
         except (OSError, HTTPException) as exc:
             raise _network_error(exc) from exc
+        body = str(response.body or "")
+        if response.status_code == 200 and not body.lstrip().startswith("<"):
+            return None  # Slack answers `ok`; an HTML page in a 200 is someone else's
         if response.status_code == 200:
-            return None
+            raise not_slack(200, response.headers, body)
         raise slack_error(response.status_code, str(response.body or "")[:200], _retry_after(response.headers))
 
 
@@ -215,7 +237,7 @@ class ConsoleSender:
 
     def send(self, channel: str, payload: dict[str, Any]) -> str | None:
         out = self.out or sys.stdout
-        print(f"── {channel} ──\n{render(payload)}\n", file=out, flush=True)
+        print(f"── {channel} ──\n{term(render(payload))}\n", file=out, flush=True)
         return None
 
 
