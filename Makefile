@@ -4,15 +4,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint browser bench clean
+.PHONY: demo test lint browser bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# constraints.txt pins every package (and the Dockerfile installs the same pins), so `make test`
+# and the image run the same versions.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
+
+# After changing dependencies in pyproject.toml: resolve them afresh and pin the result.
+constraints: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip freeze --exclude-editable | grep -iv '^gongmo-watcher' > constraints.txt
+	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/watcher demo
@@ -31,7 +39,7 @@ browser:
 	fi
 
 test: $(STAMP) browser lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -2,7 +2,7 @@
 
 import pytest
 
-from watcher.run import BACKOFF_CAP, backoff_delay
+from watcher.health import BACKOFF_CAP, backoff_delay
 
 
 @pytest.mark.parametrize("failures,retry_after,expected", [

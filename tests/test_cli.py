@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from watcher.cli import cli
+from watcher.store import Store
 
 ROOT = Path(__file__).parent.parent
 
@@ -48,18 +50,33 @@ def test_db_option_works_before_or_after_the_command(tmp_path, before):
     (tmp_path / "s.yaml").write_text(SOURCES, encoding="utf-8")
     (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
     db = tmp_path / "sub" / "x.db"
+    Store(db).close()
     opts = ["--db", str(db), "--sources", str(tmp_path / "s.yaml"), "--rules", str(tmp_path / "r.yaml")]
     args = [*opts, "status"] if before else ["status", *opts]
     result = CliRunner().invoke(cli, args, env={"WATCHER_DB": str(tmp_path / "env.db")})
     assert result.exit_code == 0, result.output
-    assert db.exists() and not (tmp_path / "env.db").exists()
+    assert "never polled" in result.output and not (tmp_path / "env.db").exists()
 
 
 def test_environment_names_the_database(tmp_path):
+    (tmp_path / "s.yaml").write_text(SOURCES, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
     db = tmp_path / "env.db"
-    result = CliRunner().invoke(cli, ["status", "--json"], env={"WATCHER_DB": str(db)})
-    assert result.exit_code == 0 and result.output.strip() == "[]"
-    assert db.exists()
+    Store(db).close()
+    result = CliRunner().invoke(cli, ["status", "--json"], env={
+        "WATCHER_DB": str(db), "WATCHER_SOURCES": str(tmp_path / "s.yaml"), "WATCHER_RULES": str(tmp_path / "r.yaml")})
+    assert result.exit_code == 0, result.output
+    assert [(r["id"], r["state"]) for r in json.loads(result.output)] == [("a", "never polled")]
+
+
+def test_status_with_no_database_is_one_line_and_creates_nothing(tmp_path):
+    (tmp_path / "s.yaml").write_text(SOURCES, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
+    db = tmp_path / "sub" / "x.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "--sources", str(tmp_path / "s.yaml"),
+                                      "--rules", str(tmp_path / "r.yaml"), "status"])
+    assert result.exit_code == 1 and "no database at" in result.output and str(db) in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not db.parent.exists()
 
 
 def test_missing_config_file_is_one_line_exit_2(tmp_path):

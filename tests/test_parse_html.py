@@ -137,8 +137,8 @@ def test_bad_selector_is_a_parse_error():
         ("AT&T R&D &copy", "AT&T R&D &copy"),  # not entities: left alone
         ("&lt;2026&gt; 공고", "<2026> 공고"),
         ("  a\u00a0\u00a0b\t\n c\u3000d  ", "a b c d"),  # NBSP, ideographic space, runs of white space
-        ("ＡＩ　바우처 ①", "AI 바우처 1"),  # NFKC
-        ("물류ㆍ통관・인증·현지", "물류·통관·인증·현지"),
+        ("ＡＩ\u3000바우처 ①", "ＡＩ 바우처 ①"),  # as published: no NFKC
+        ("물류ㆍ통관・인증·현지", "물류ㆍ통관・인증·현지"),  # middle dots kept (folded in matching only)
         ("zero\u200bwidth\ufeff", "zerowidth"),
         ("", ""),
         (None, ""),

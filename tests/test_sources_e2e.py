@@ -126,8 +126,10 @@ def test_dead_source_gives_one_ops_alert_and_one_on_recovery(watcher, feeds, sla
         watcher("once")
     ops = slack.messages_for("#ops")
     assert len(ops) == 1 and "dead" in ops[0]["text"]
+    assert "실패하고 있습니다" in ops[0]["text"] and " KST" in ops[0]["text"]  # Korean, Korea time
+    assert "확인할 것: 사이트 서버 오류" in ops[0]["text"]  # what to check, for a 503
     feeds.set("/dead", '<rss version="2.0"><channel><title>t</title></channel></rss>')
     watcher("once")
     watcher("once")
     ops = slack.messages_for("#ops")
-    assert len(ops) == 2 and "recovered" in ops[1]["text"]
+    assert len(ops) == 2 and "복구되었습니다" in ops[1]["text"]

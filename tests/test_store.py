@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlite_utils
@@ -48,9 +49,9 @@ def test_fresh_database_creates_folder_tables_and_wal(tmp_path: Path) -> None:
     assert {"sources", "announcements", "matches", "alerts", "search_index"} <= set(store.db.table_names())
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-    applied = [m.name for m in migrations.applied(store.db)]
-    assert applied[:3] == ["0001_tables", "0002_search_index", "0003_meta"] and not migrations.pending(store.db)
-    assert "0007_claims" in applied
+    names = [m.name for m in migrations.applied(store.db)]
+    assert names[:3] == ["0001_tables", "0002_search_index", "0003_meta"] and not migrations.pending(store.db)
+    assert {"0004_text_agency", "0005_health", "0007_claims"} <= set(names)
     assert "meta" in store.db.table_names()
 
 
@@ -167,7 +168,7 @@ def test_merge_rules_is_pure() -> None:
         ("2026-11-06T10:00:00+09:00", True),  # exactly max_age ago
         ("2026-11-06T09:59:59+09:00", False),  # just older
         ("2025-03-01T09:00:00+09:00", False),
-        (None, True),  # no date: counts as published now, when first seen
+        (None, False),  # no date on a source's first poll: its baseline, stored, not alerted
     ],
 )
 def test_max_age_policy(store: Store, published: str | None, alerted: bool) -> None:
@@ -176,11 +177,54 @@ def test_max_age_policy(store: Store, published: str | None, alerted: bool) -> N
     assert count(store, "announcements") == 1
 
 
+def first_poll(store: Store, source: Source = NTIS, when: datetime = NOW) -> None:
+    """A source's first poll: one dated item, recorded as a success."""
+    store.ingest(source, [(ann(source.id, id="first"), [])], when, MAX_AGE)
+    store.record_success(source, when, None, None, None)
+
+
 def test_undated_item_ages_from_first_seen(store: Store) -> None:
-    store.ingest(NTIS, [(ann(published=None), [])], NOW, MAX_AGE)
-    later = NOW + timedelta(days=20)  # a rule added later matches it: too old by then
+    first_poll(store)
+    seen = NOW + timedelta(days=1)
+    store.ingest(NTIS, [(ann(published=None), [])], seen, MAX_AGE)
+    later = seen + timedelta(days=20)  # a rule added later matches it: too old by then
     assert store.ingest(NTIS, [(ann(published=None), [hit()])], later, MAX_AGE).alerts_queued == 0
-    assert store.ingest(NTIS, [(ann(published=None), [hit()])], NOW + timedelta(days=3), MAX_AGE).alerts_queued == 1
+    assert store.ingest(NTIS, [(ann(published=None), [hit()])], seen + timedelta(days=3), MAX_AGE).alerts_queued == 1
+
+
+def test_undated_items_of_the_first_poll_stay_unalerted_on_later_polls(store: Store) -> None:
+    store.ingest(NTIS, [(ann(id="old", published=None), [hit()])], NOW, MAX_AGE)
+    store.record_success(NTIS, NOW, None, None, None)
+    later = NOW + timedelta(hours=1)
+    result = store.ingest(NTIS, [(ann(id="old", published=None), [hit()]),
+                                 (ann(id="new", published=None), [hit()])], later, MAX_AGE)
+    assert result.alerts_queued == 1
+    assert [a["ann_id"] for a in store.pending_alerts(later)] == ["new"]
+
+
+def test_dated_items_of_a_first_poll_are_alerted_within_max_age(store: Store) -> None:
+    result = store.ingest(NTIS, [(ann(id="recent"), [hit()]),
+                                 (ann(id="old", published="2025-04-21T00:00:00+09:00"), [hit()])], NOW, MAX_AGE)
+    assert result.alerts_queued == 1 and [a["ann_id"] for a in store.pending_alerts(NOW)] == ["recent"]
+
+
+@pytest.mark.parametrize(("deadline", "alerted"), [
+    ("2026-11-19", False),  # closed yesterday (Korea time)
+    ("2026-11-20", True),  # closes today: still open
+    ("2026-12-24", True),
+    (None, True),
+])
+def test_a_call_closed_before_today_is_stored_not_alerted(store: Store, deadline: str | None, alerted: bool) -> None:
+    result = store.ingest(NTIS, [(ann(deadline=deadline), [hit()])], NOW, MAX_AGE)
+    assert (result.new, result.alerts_queued) == (1, int(alerted))
+    assert [r["deadline"] for r in store.search("강소특구")] == [deadline]
+
+
+def test_today_is_korea_time_for_closed_calls(store: Store) -> None:
+    utc_morning = datetime(2026, 11, 19, 10, 0, tzinfo=ZoneInfo("UTC"))  # 19:00 KST on 11-19: closes today
+    assert store.ingest(NTIS, [(ann(deadline="2026-11-19"), [hit()])], utc_morning, MAX_AGE).alerts_queued == 1
+    utc_evening = datetime(2026, 11, 19, 15, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 KST on 11-20
+    assert store.ingest(NTIS, [(ann(id="2", deadline="2026-11-19"), [hit()])], utc_evening, MAX_AGE).alerts_queued == 0
 
 
 # ---- outbox ------------------------------------------------------------------------------------

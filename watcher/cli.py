@@ -328,24 +328,40 @@ def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
 
 @command()
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
-def status(as_json: bool) -> None:
-    """One row per source: last success, last error, consecutive failures, items stored.
+@click.option("--check", is_flag=True,
+              help="exit 0 when healthy, 1 with one line per reason when not (for monitors and HEALTHCHECK)")
+def status(as_json: bool, check: bool) -> None:
+    """One row per configured source: state (ok, failing, degraded, stale, disabled, never polled) and why,
+    last success, consecutive failures, items stored, last new item.
 
-    Example: watcher status --json
+    Example: watcher status --json; watcher status --check || alert-me
     """
+    if check:
+        from .cli_ops import status_check
+
+        sys.exit(status_check(load(), setting("db")))
+    from .health import source_rows
+    from .run import now_kst
+
+    cfg = load()
+    db = Path(setting("db"))
+    if str(db) != ":memory:" and not db.exists():
+        raise click.ClickException(f"no database at {db} (run `watcher once` first)")
     store = open_store()
-    rows = store.status()
+    rows = source_rows(cfg, store, now_kst())
     if as_json:
         json_out(rows)
         return
-    if not rows:
-        click.echo("no source polled yet (run `watcher once`)")
-        return
-    click.echo(f"{'source':<16} {'last success':<17} {'failures':>8} {'items':>6}  last error")
+    click.echo(f"{'source':<16} {'state':<12} {'last success':<16} {'failures':>8} {'items':>6} "
+               f"{'last new':<10}  reason / last error")
     for row in rows:
-        ok = (row.get("last_success") or "never")[:16]
-        click.echo(f"{row['id']:<16} {ok:<17} {row.get('failures') or 0:>8} {row.get('items') or 0:>6}  "
-                   f"{term(row.get('last_error') or '')}")
+        ok = (row.get("last_success") or "never")[:16].replace("T", " ")
+        click.echo(f"{row['id']:<16} {row['state']:<12} {ok:<16} {row['failures']:>8} {row['items']:>6} "
+                   f"{(row.get('last_new') or '-')[:10]:<10}  {term(row['reason'])}")
+    configured = {s.id for s in cfg.sources}
+    gone = [r for r in store.health_rows().values() if r["id"] not in configured]
+    for row in sorted(gone, key=lambda r: r["id"]):
+        click.echo(f"not in {cfg.sources_path} any more: {row['id']} ({row['items']} items stored)")
     _slack_status(store)
 
 
@@ -382,6 +398,9 @@ def demo() -> None:
     from .demo import run_demo
 
     run_demo(setting("rules"))
+
+
+from . import cli_ops  # noqa: E402,F401 - registers `watcher slack`
 
 
 def main() -> None:

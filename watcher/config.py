@@ -47,9 +47,12 @@ from watcher.yamlcheck import (
 __all__ = ["check", "config_fingerprint", "load_config", "load_rules", "load_sources", "parse_duration", "parse_size"]
 
 _ID = re.compile(r"[a-z0-9_-]+")
+# The keys each part of the two files accepts (docs/CONFIG.md documents each table; a test compares).
+_SOURCES_FILE_KEYS = ("defaults", "sources")
+_RULES_FILE_KEYS = ("defaults", "synonyms", "rules")
 _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items", "headers",
-                "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes")
-_SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "headers")
+                "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes", "stale_after")
+_SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
 _ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
 _RULE_KEYS = ("name", "any", "all", "none", "fields", "sources", "channel", "mention")
@@ -86,7 +89,7 @@ def _selector_error(sel: str) -> str | None:
 # ---------------------------------------------------------------- sources.yaml
 
 def _source_defaults(ctx: Ctx, data: Mapping) -> dict[str, Any]:
-    out = {k: _SRC_DEFAULTS[k] for k in ("interval", "timeout", "max_bytes", "alert_after")}
+    out = {k: _SRC_DEFAULTS[k] for k in ("interval", "timeout", "max_bytes", "alert_after", "stale_after")}
     out["headers"] = {}
     d = get_mapping(ctx, data, "defaults", 1)
     if d:
@@ -103,6 +106,7 @@ def _source_settings(ctx: Ctx, m: Mapping, line: int) -> dict[str, Any]:
             "timeout": get_duration(ctx, m, "timeout", line),
             "max_bytes": get_size(ctx, m, "max_bytes", line),
             "alert_after": get_duration(ctx, m, "alert_after", line, 0, "0 or more"),
+            "stale_after": get_duration(ctx, m, "stale_after", line),
             "headers": get_str_map(ctx, m, "headers", line)}
 
 
@@ -241,7 +245,7 @@ def _fields(ctx: Ctx, m: Mapping, line: int, kind: str) -> dict[str, str]:
 
 def _parse_sources(ctx: Ctx) -> tuple[tuple[Source, ...], set[str] | None]:
     """Sources that validated, and every id seen (None when the file could not be read)."""
-    data = read_yaml(ctx, ("defaults", "sources"), "sources")
+    data = read_yaml(ctx, _SOURCES_FILE_KEYS, "sources")
     if data is None:
         return (), None
     defaults = _source_defaults(ctx, data)
@@ -366,7 +370,7 @@ def _synonyms(ctx: Ctx, data: Mapping) -> tuple[tuple[str, ...], ...]:
 
 
 def _parse_rules(ctx: Ctx, source_ids: set[str] | None) -> RuleSet | None:
-    data = read_yaml(ctx, ("defaults", "synonyms", "rules"), "rules")
+    data = read_yaml(ctx, _RULES_FILE_KEYS, "rules")
     if data is None:
         return None
     d = _rule_defaults(ctx, data)

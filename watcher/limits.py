@@ -31,3 +31,11 @@ def env_seconds(name: str, default: float) -> float:
         log.warning("%s=%r is not a positive number of seconds; using %g", name, os.environ.get(name), default)
         return default
     return value
+
+
+BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write lock on the database
+
+
+def busy_timeout_ms() -> int:
+    """SQLite's busy timeout: WATCHER_BUSY_TIMEOUT seconds, else BUSY_TIMEOUT, in milliseconds."""
+    return int(env_seconds("WATCHER_BUSY_TIMEOUT", BUSY_TIMEOUT) * 1000)

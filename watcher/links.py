@@ -1,6 +1,6 @@
 """Links and announcement ids.
 
-Two items with the same canonical link are the same announcement (CONTRACT "Alerts"): scheme and
+Two items with the same canonical link are the same announcement (README "Alerts"): scheme and
 host lower-cased, default port, `#fragment`, `utm_*` and `jsessionid` parameters and the
 `;jsessionid=` path parameter dropped, the remaining query parameters kept as written, in order.
 """

@@ -28,7 +28,8 @@ class Source:
     fields: dict[str, str] = field(default_factory=dict)  # announcement field -> source field
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
     encoding: str | None = None  # force a charset, overriding header and document
-    alert_after: float = 86_400.0  # seconds of failure before one ops alert
+    alert_after: float = 86_400.0  # seconds of failure (or of degraded polls) before one ops alert
+    stale_after: float = 30 * 86_400.0  # seconds without a new item before the source shows `stale`
     paging: dict[str, str | int] | None = None  # json pagination, see docs/DESIGN.md
     env_missing: tuple[str, ...] = ()  # `enabled: auto` sources: unset ${VAR}s keeping it disabled
     line: int = 0  # line in sources.yaml, for messages
@@ -40,7 +41,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Announcement:
-    """One public call as read from a source; all text NFKC-normalised."""
+    """One public call as read from a source; text as published (watcher/textclean.py), never NFKC-folded."""
 
     source: str  # Source.id
     id: str  # guid; else canonical link; else hash of title+date

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -21,9 +22,11 @@ from urllib.parse import urlsplit
 import requests
 import schedule
 
+from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError, database_error
 from .fetch import FetchResult, FetchState, fetch, make_session
+from .health import backoff_delay, poll_health
 from .match import Matcher
 from .models import Config, Source
 from .store import KST, Store
@@ -32,9 +35,9 @@ from .workers import Items, ParsePool, safe_parse_and_match
 log = logging.getLogger("watcher")
 PER_HOST = 4
 WORKERS = 32
-BACKOFF_CAP = 6 * 3600.0
 POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
 ROUND_BACKOFF, ROUND_BACKOFF_MAX = 1.0, 60.0  # `run` after a failed round (locked or full database, ...)
+HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
 
 def now_kst() -> datetime:
@@ -106,15 +109,6 @@ def finish(polled: Polled, outcome: Items | SourceError) -> Polled:
     return polled
 
 
-def backoff_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
-    """Seconds until the next poll after `failures` consecutive failures (exponential, capped)."""
-    if failures <= 0:
-        delay = interval
-    else:
-        delay = min(interval * (2 ** (failures - 1)), max(interval, BACKOFF_CAP))
-    return max(delay, retry_after or 0.0)
-
-
 class Cycle:
     """Shared machinery for `once` and `run`: session, pool, matcher and the store."""
 
@@ -177,12 +171,17 @@ class Cycle:
             return SourceReport(source.id, "error", error=str(polled.error))
         fetched = polled.fetched
         assert fetched is not None
+        quality = None
         if fetched.status == "ok":
             result = self.store.ingest(source, polled.items, now, self.config.rules.max_age)
             report = SourceReport(source.id, "ok", result.seen, result.new, result.alerts_queued)
+            quality = poll_health(source, [item[0] for item in polled.items], now, self.config.rules.max_age)
         else:
             report = SourceReport(source.id, fetched.status)
         self.store.record_success(source, now, fetched.etag, fetched.last_modified, fetched.body_hash)
+        self.store.record_health(source, now, quality, report.new)
+        for text in self.store.health_alerts(source, now, self.config.rules.ops_channel):
+            log.warning(text)
         if was_failing:
             self._health_alert(source, now, down=False)
         return report
@@ -199,14 +198,16 @@ class Cycle:
                 return
             text = (f"source '{source.label}' ({source.id}) has failed since {since[:16]}: "
                     f"{row.get('last_error')}")
+            korean = opstext.source_down(source, since, row.get("last_error"), int(row.get("failures") or 0))
             key = f"ops:down:{source.id}:{since}"
         else:
             text = f"source '{source.label}' ({source.id}) recovered"
+            korean = opstext.source_up(source, now)
             key = f"ops:up:{source.id}:{now.isoformat()}"
         self.store.db["sources"].update(source.id, {"down_alerted": 1 if down else 0})
         log.warning(text)
-        if channel:
-            self.store.enqueue_ops(channel, key, text, now)
+        if channel:  # the log speaks the CLI's English, Slack the team's Korean
+            self.store.enqueue_ops(channel, key, korean, now)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -280,6 +281,8 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
         reports = poll_all(cycle, sources)
     finally:
         cycle.close()
+    if not only:  # a full round; `once --source X` does not vouch for the others
+        store.record_heartbeat("once", clock(), len(sources), os.getpid())
     delivery = deliver_settled(store, sender, clock, config.rules.digest_over)
     return OnceReport(reports, delivery)
 
@@ -320,6 +323,8 @@ class Runner:
         self.reload, self.fingerprint = reload, fingerprint
         self.stop = threading.Event()
         self.in_flight: dict[str, Future[Polled]] = {}
+        self.started: dict[str, float] = {}  # source id -> monotonic start of its poll in flight
+        self._beat: float | None = None  # monotonic time of the last heartbeat; None: first round running
         self.not_before: dict[str, datetime] = {}
         self.scheduler = schedule.Scheduler()
         self._seen_print = fingerprint() if fingerprint else None
@@ -327,6 +332,7 @@ class Runner:
 
     def _reschedule(self, config: Config) -> None:
         self.scheduler.clear()
+        self._beat_every = min([HEARTBEAT_EVERY] + [s.interval / 4 for s in config.sources if s.enabled])
         for source in config.sources:
             if not source.enabled:
                 continue
@@ -345,6 +351,7 @@ class Runner:
         if self.cycle.blocked_until(source, now) is not None:
             return
         self.in_flight[source_id] = self.cycle.submit(source)
+        self.started[source_id] = time.monotonic()
 
     def _collect(self) -> int:
         alerts = 0
@@ -392,14 +399,34 @@ class Runner:
             channel = self.cycle.config.rules.ops_channel
             if channel:
                 digest = hashlib.sha1(str(exc).encode()).hexdigest()[:12]
-                self.store.enqueue_ops(channel, f"ops:config:{digest}",
-                                       "config edit rejected, last good config stays in force:\n" + str(exc),
+                self.store.enqueue_ops(channel, f"ops:config:{digest}", opstext.config_rejected(str(exc)),
                                        self.clock())
             return
         self._seen_print = current
         self.cycle.set_config(config)
         self._reschedule(config)
         log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
+
+    def _heartbeat(self) -> None:
+        """Record a completed poll round of `run` (for `status --check`): once every first poll has
+        finished, then every HEARTBEAT_EVERY seconds (or a quarter of the shortest interval) while
+        no poll hangs past its timeout."""
+        now = time.monotonic()
+        if self._beat is None and self.in_flight:
+            return
+        if self._beat is not None and now - self._beat < self._beat_every:
+            return
+        config = self.cycle.config
+        for source_id in self.in_flight:
+            source = config.source(source_id)
+            if source is not None and now - self.started.get(source_id, now) > source.timeout + 30:
+                return  # a poll hangs: no completed round
+        try:
+            self.store.record_heartbeat("run", self.clock(), sum(s.enabled for s in config.sources), os.getpid())
+        except sqlite3.Error as exc:  # a locked or full database: try again at the next tick
+            log.warning("heartbeat not recorded: %s", exc)
+            return
+        self._beat = now
 
     def run_forever(self) -> None:
         """Rounds until `stop`. A failed round (database locked past the busy timeout, disk full, any
@@ -426,6 +453,7 @@ class Runner:
         self._maybe_reload()
         self.scheduler.run_pending()
         queued = self._collect()
+        self._heartbeat()
         if queued or time.monotonic() - self._last_delivery > 5:
             deliver(self.store, self.sender, self.clock(), self.cycle.config.rules.digest_over, stop=self.stop)
             self._last_delivery = time.monotonic()

@@ -2,7 +2,8 @@
 
 One contentless FTS5 table, `search_index(body, meta)`, fed with our own tokens (SQLite only splits
 them on spaces), so every query is a single MATCH that FTS5 answers by intersecting its lists:
-- body: title and summary, NFKC-normalised and case-folded. Runs of Latin letters/digits are whole
+- body: title, summary and agency, folded as the matcher folds them (NFKC, middle dots, invisible
+  characters, case: match.normalize; stored text itself stays as published). Runs of Latin letters/digits are whole
   words; a run of Hangul (or other CJK) becomes its first syllable, its overlapping bigrams and its
   last syllable (`의료기기` -> `의 의료 료기 기기 기`); white space inside a run is ignored, so
   `디지털 헬스케어` and `디지털헬스케어` index alike. A word of 2+ syllables is a phrase of bigrams
@@ -21,11 +22,11 @@ by re-tokenising their old values).
 
 from __future__ import annotations
 
+import bisect
 import json
 import operator
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -33,6 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import WatcherError
+from .match import normalize as _fold
 
 KST = ZoneInfo("Asia/Seoul")
 FTS_TABLE = "search_index"
@@ -57,7 +59,8 @@ _SEGMENT = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+)")  # (CJK run, word)
 
 
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    """The fold of index and queries: `①` is `1`, `ㅇ` its NFKC jamo, `ㆍ` and `・` are `·`."""
+    return _fold(text)
 
 
 def _runs(normalized: str) -> list[tuple[str, str]]:
@@ -115,15 +118,16 @@ class IndexDoc:
     chars: str
 
 
-def index_doc(title: str | None, summary: str | None) -> IndexDoc:
-    """Title and summary -> their IndexDoc, normalised and segmented once."""
+def index_doc(title: str | None, summary: str | None, agency: str | None = None) -> IndexDoc:
+    """Title, summary and agency -> their IndexDoc, normalised and segmented once."""
     cjk_runs: list[str] = []
-    tokens = _tokens(f"{normalize(title or '')}\0{normalize(summary or '')}", cjk_runs)  # no run crosses NUL
+    text = "\0".join(normalize(part or "") for part in (title, summary, agency))  # no run crosses NUL
+    tokens = _tokens(text, cjk_runs)
     return IndexDoc(" ".join(tokens), " ".join(sorted(set("".join(cjk_runs)))))
 
 
-def doc_body(title: str | None, summary: str | None) -> str:
-    return index_doc(title, summary).body
+def doc_body(title: str | None, summary: str | None, agency: str | None = None) -> str:
+    return index_doc(title, summary, agency).body
 
 
 def _hex_token(prefix: str, value: str) -> str:
@@ -144,8 +148,9 @@ def meta_text(source: str, rules: Iterable[str], chars: str) -> str:
     return " ".join([*tokens, chars] if chars else tokens)
 
 
-def doc_meta(source: str, rules: Iterable[str], title: str | None, summary: str | None) -> str:
-    return meta_text(source, rules, index_doc(title, summary).chars)
+def doc_meta(source: str, rules: Iterable[str], title: str | None, summary: str | None,
+             agency: str | None = None) -> str:
+    return meta_text(source, rules, index_doc(title, summary, agency).chars)
 
 
 def term_query(text: str, prefix: bool = False) -> str | None:
@@ -204,11 +209,15 @@ def parse_query(q: str) -> ParsedQuery:
     return ParsedQuery(tuple(include), tuple(exclude))
 
 
-def build_fts_query(q: str, source: str | None = None, rule: str | None = None) -> str:
-    """User input and filters -> a safe FTS5 MATCH expression (never empty: `_all` matches every row)."""
+def build_fts_query(q: str, source: str | None = None, rule: str | None = None, agency: str | None = None) -> str:
+    """User input and filters -> a safe FTS5 MATCH expression (never empty: `_all` matches every row).
+    An agency filter is its phrase here (the body holds the agency); search() then checks the column."""
     parsed = parse_query(q)
     tokens = (source and source_token(source), rule and rule_token(rule))
     include = [*parsed.include, *(f'"{token}"' for token in tokens if token)]
+    agency_phrase = term_query(agency[:MAX_QUERY_CHARS]) if agency else None
+    if agency_phrase and agency_phrase not in include:
+        include.append(agency_phrase)
     expression = " AND ".join(include) or '"_all"'
     if parsed.exclude:
         expression = f"({expression}) NOT ({' OR '.join(parsed.exclude)})"
@@ -276,13 +285,19 @@ def docid_range(since: date | None, until: date | None) -> tuple[int, int]:
 class DocidAllocator:
     """Hands out free docids within one transaction: the docid of a sort time, else the nearest free
     one below it (a later second). Docids handed out are remembered, so rows may be written later
-    in one batch; `known_taken` answers for docids the caller has already looked up."""
+    in one batch.
+
+    Linear in the docids handed out, whatever their sort times: runs of docids known to be taken (by
+    this allocator, or found in the table as one block of consecutive docids) are skipped in one step
+    ("next free below" pointers with path compression, and the table's blocks kept as intervals), so
+    many items of the same seconds as stored ones do not walk the same block again for each item."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.taken: set[int] = set()  # handed out by this allocator
         self.looked_up: dict[int, bool] = {}  # docid -> taken in the table (as read once)
-        self._next: dict[int, int] = {}  # ideal docid -> where to look next (all above are taken)
+        self._below: dict[int, int] = {}  # known-taken docid -> a lower docid to try next
+        self._block_lows: list[int] = []  # the table's blocks of taken docids found so far: sorted lows
+        self._block_highs: list[int] = []  # ... and their highs (same order)
 
     def look_up(self, docids: Iterable[int]) -> None:
         """Read which of these docids the table holds, in one statement."""
@@ -307,18 +322,49 @@ class DocidAllocator:
         ).fetchone()
         return int(row[0])
 
+    def _skip_taken(self, docid: int) -> int:
+        """The first docid at or below `docid` not known to be taken (path-compressing the pointers)."""
+        path = []
+        while docid in self._below:
+            path.append(docid)
+            docid = self._below[docid]
+        for step in path:
+            self._below[step] = docid
+        return docid
+
+    def _known_block_low(self, docid: int) -> int | None:
+        """The lowest docid of a table block found earlier that holds `docid`, else None."""
+        i = bisect.bisect_right(self._block_lows, docid) - 1
+        if i >= 0 and self._block_highs[i] >= docid:
+            return self._block_lows[i]
+        return None
+
+    def _add_block(self, low: int, high: int) -> None:
+        """Remember that the table holds every docid of low..high, merged with blocks it touches."""
+        lows, highs = self._block_lows, self._block_highs
+        i = bisect.bisect_left(lows, low)
+        while i > 0 and highs[i - 1] >= low - 1:  # touches the block below: absorb it
+            i -= 1
+            low, high = min(low, lows[i]), max(high, highs[i])
+            del lows[i], highs[i]
+        while i < len(lows) and lows[i] <= high + 1:  # touches blocks above
+            high = max(high, highs[i])
+            del lows[i], highs[i]
+        lows.insert(i, low)
+        highs.insert(i, high)
+
     def take(self, sort_time: str) -> int:
-        ideal = ideal_docid(sort_seconds(sort_time) or 0)
-        docid = self._next.get(ideal, ideal)
+        docid = self._skip_taken(ideal_docid(sort_seconds(sort_time) or 0))
         while True:
-            if docid in self.taken:
-                docid -= 1
-            elif self._in_table(docid):
-                docid = self._below_block(docid)
-            else:
+            low = self._known_block_low(docid)
+            if low is None and self._in_table(docid):
+                low = self._below_block(docid) + 1
+                self._add_block(low, docid)
+            if low is None:
                 break
-        self.taken.add(docid)
-        self._next[ideal] = docid - 1
+            self._below[docid] = low - 1
+            docid = self._skip_taken(low - 1)
+        self._below[docid] = docid - 1
         return docid
 
 
@@ -328,8 +374,8 @@ def allocate_docid(conn: sqlite3.Connection, sort_time: str) -> int:
 
 
 def index_add(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
-              rules: Iterable[str], doc: IndexDoc | None = None) -> None:
-    doc = doc or index_doc(title, summary)
+              rules: Iterable[str], doc: IndexDoc | None = None, agency: str | None = None) -> None:
+    doc = doc or index_doc(title, summary, agency)
     conn.execute(f"INSERT INTO {FTS_TABLE}(rowid, body, meta) VALUES (?, ?, ?)",
                  (docid, doc.body, meta_text(source, rules, doc.chars)))
 
@@ -340,13 +386,34 @@ def index_add_many(conn: sqlite3.Connection, rows: list[tuple[int, str, str]]) -
 
 
 def index_remove(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
-                 rules: Iterable[str]) -> None:
+                 rules: Iterable[str], agency: str | None = None) -> None:
     """Contentless FTS5 forgets a row given exactly the values it was indexed with."""
-    doc = index_doc(title, summary)
+    doc = index_doc(title, summary, agency)
     conn.execute(
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body, meta) VALUES ('delete', ?, ?, ?)",
         (docid, doc.body, meta_text(source, rules, doc.chars)),
     )
+
+
+def rebuild_index(conn: sqlite3.Connection, batch: int = 5000) -> int:
+    """Every stored announcement indexed again as index_doc now tokenises it (a migration's work when
+    the tokens change). -> rows indexed."""
+    conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
+    rules: dict[tuple[str, str], list[str]] = {}
+    for source, ann_id, rule in conn.execute("SELECT source, id, rule FROM matches"):
+        rules.setdefault((source, ann_id), []).append(rule)
+    done, last = 0, -1
+    while True:
+        rows = conn.execute("SELECT docid, source, id, title, summary, agency FROM announcements "
+                            "WHERE docid > ? ORDER BY docid LIMIT ?", (last, batch)).fetchall()
+        if not rows:
+            return done
+        entries = []
+        for docid, source, ann_id, title, summary, agency in rows:
+            doc = index_doc(title, summary, agency)
+            entries.append((docid, doc.body, meta_text(source, rules.get((source, ann_id), []), doc.chars)))
+        index_add_many(conn, entries)
+        done, last = done + len(rows), rows[-1][0]
 
 
 # ---- queries ---------------------------------------------------------------------------------
@@ -368,14 +435,30 @@ _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadlin
        WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS rules"""
 
 
+def agency_folded(agency: str | None) -> str:
+    """An agency as the agency filter compares it: folded, white space removed."""
+    return "".join(normalize(agency).split()) if agency else ""
+
+
+def _agency_has(agency: str | None, wanted: str) -> bool:
+    return bool(agency) and wanted in agency_folded(agency)
+
+
 def search(conn: sqlite3.Connection, query: str, since: str | date | None = None,
            until: str | date | None = None, source: str | None = None, rule: str | None = None,
-           limit: int = 50, open_only: bool = False, today: str | date | None = None) -> list[dict]:
-    """Announcements matching `query` (see parse_query), newest first by coalesce(published, first_seen)."""
+           limit: int = 50, open_only: bool = False, today: str | date | None = None,
+           agency: str | None = None) -> list[dict]:
+    """Announcements matching `query` (see parse_query), newest first by coalesce(published, first_seen).
+    `agency`: only announcements whose agency contains it (folded as the index folds, spaces ignored)."""
     low, high = docid_range(parse_day(since, "since"), parse_day(until, "until"))
     sql = (f"SELECT {_COLUMNS} FROM {FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
            f"WHERE {FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
-    params: list[object] = [build_fts_query(query, source, rule), low, high]
+    params: list[object] = [build_fts_query(query, source, rule, agency), low, high]
+    wanted = agency_folded(agency)
+    if wanted:
+        conn.create_function("watcher_agency_has", 2, _agency_has, deterministic=True)
+        sql += " AND watcher_agency_has(a.agency, ?)"
+        params.append(wanted)
     if open_only:
         sql += " AND a.deadline >= ?"
         params.append((parse_day(today, "today") or datetime.now(KST).date()).isoformat())

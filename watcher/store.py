@@ -23,18 +23,13 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from . import store_claims
-from .limits import env_seconds
+from .limits import busy_timeout_ms
 from .models import Announcement, Hit, Source
 from .store_claims import ClaimStore
+from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
+from .store_ops import HEARTBEAT_SQL, OpsStore
 
 KST = fts.KST
-BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write lock (WATCHER_BUSY_TIMEOUT)
-
-
-def busy_timeout_ms() -> int:
-    return int(env_seconds("WATCHER_BUSY_TIMEOUT", BUSY_TIMEOUT) * 1000)
-
-
 migrations = Migrations("gongmo-watcher")
 
 
@@ -86,7 +81,21 @@ def _m0003_meta(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
 
 
+@migrations(name="0004_text_agency")
+def _m0004_text_agency(db: sqlite_utils.Database) -> None:
+    """Search index rebuilt: agency indexed, middle dots folded (stored text is kept as published)."""
+    fts.rebuild_index(db.conn)
+
+
+migrations(name="0005_health")(migrate_0005_health)
 migrations(name="0007_claims")(store_claims.migrate)
+
+
+@migrations(name="0010_heartbeat")
+def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
+    """Completed poll rounds and poll counters (watcher/store_ops.py)."""
+    for sql in HEARTBEAT_SQL:
+        db.execute(sql)
 
 
 @dataclass
@@ -143,7 +152,7 @@ def _unique_batches(items: Iterable[Item]) -> Iterator[list[tuple[Announcement, 
     keys: set[_Key] = set()
     for item in items:
         ann, hits = item[0], item[1]
-        doc = item[2] if len(item) > 2 else fts.index_doc(ann.title, ann.summary)  # type: ignore[misc]
+        doc = item[2] if len(item) > 2 else fts.index_doc(ann.title, ann.summary, ann.agency)  # type: ignore[misc]
         if (ann.source, ann.id) in keys:
             yield batch
             batch, keys = [], set()
@@ -165,7 +174,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(ClaimStore):
+class Store(HealthStore, OpsStore, ClaimStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -238,6 +247,7 @@ class Store(ClaimStore):
                 "failing_since = NULL, next_poll_after = NULL WHERE id = ?",
                 (etag, last_modified, body_hash, stamp, stamp, stamp, source.id),
             )
+            self.count_poll(conn, source.id, failed=False)
 
     def record_failure(self, source: Source, now: datetime, error: str, retry_after: float | None) -> None:
         stamp = iso(now)
@@ -249,6 +259,7 @@ class Store(ClaimStore):
                 "last_error = ?, last_poll = ?, next_poll_after = ? WHERE id = ?",
                 (stamp, error, stamp, until, source.id),
             )
+            self.count_poll(conn, source.id, failed=True)
 
     def status(self) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
@@ -267,10 +278,12 @@ class Store(ClaimStore):
         result = IngestResult()
         stamp = iso(now)
         oldest = int((now - timedelta(seconds=max_age)).timestamp())
+        today = now.astimezone(KST).date().isoformat()
         with self.transaction() as conn:
             self._touch_source(conn, source)
+            window = (oldest, first_poll_stamp(conn, source.id, stamp), today)
             for batch in _unique_batches(items):
-                _Ingest(conn, stamp, oldest, result).run(batch)
+                _Ingest(conn, stamp, window, result).run(batch)
         return result
 
     # ---- outbox -------------------------------------------------------------------------------
@@ -338,18 +351,20 @@ class Store(ClaimStore):
 
     def search(self, query: str, since: str | date | None = None, until: str | date | None = None,
                source: str | None = None, rule: str | None = None, limit: int = 50, open_only: bool = False,
-               today: str | date | None = None) -> list[dict[str, Any]]:
-        """Full-text search, newest first; see watcher/search.py for the query language."""
+               today: str | date | None = None, agency: str | None = None) -> list[dict[str, Any]]:
+        """Full-text search, newest first; see watcher/search.py for the query language and `agency`."""
         return fts.search(self.conn, query, since=since, until=until, source=source, rule=rule, limit=limit,
-                          open_only=open_only, today=today)
+                          open_only=open_only, today=today, agency=agency)
 
 
 class _Ingest:
     """One batch of `Store.ingest` (no announcement twice): reads the stored rows, matches and alerts
     of the batch in a few statements, then writes only what changed, many rows per statement."""
 
-    def __init__(self, conn: sqlite3.Connection, stamp: str, oldest: int, result: IngestResult) -> None:
-        self.conn, self.stamp, self.oldest, self.result = conn, stamp, oldest, result
+    def __init__(self, conn: sqlite3.Connection, stamp: str, window: tuple[int, str, str],
+                 result: IngestResult) -> None:
+        self.conn, self.stamp, self.result = conn, stamp, result
+        self.window = window  # (oldest, first poll, today): see store_health.alertable
         self.docids = fts.DocidAllocator(conn)
 
     def run(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]) -> None:
@@ -384,7 +399,7 @@ class _Ingest:
                 first_seen = old["first_seen"]
                 if not self._update(ann, doc, content, old, rules, sorted(known)):
                     seen_only.setdefault(ann.source, []).append(ann.id)
-            if hits and (fts.sort_seconds(sort_time(ann.published, first_seen)) or 0) >= self.oldest:
+            if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
         conn.executemany(
             "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
@@ -429,7 +444,8 @@ class _Ingest:
         when = sort_time(ann.published, old["first_seen"])
         if docid is None or when != sort_time(old["published"], old["first_seen"]):
             docid = self.docids.take(when)
-        reindex = (old["title"], old["summary"]) != (content[1], content[4]) or docid != old["docid"]
+        reindex = (old["title"], old["summary"], old["agency"]) != (content[1], content[4], content[7])
+        reindex = reindex or docid != old["docid"]
         if not (changed or reindex or rules != old_rules):
             return False
         self.result.updated += changed
@@ -440,8 +456,9 @@ class _Ingest:
         )
         if reindex or rules != old_rules:
             if old["docid"] is not None:
-                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old_rules)
-            fts.index_add(self.conn, docid, content[1], content[4], ann.source, rules, doc)
+                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old_rules,
+                                 old["agency"])
+            fts.index_add(self.conn, docid, content[1], content[4], ann.source, rules, doc, content[7])
         return True
 
     def _queue(self, earned: list[tuple[Announcement, list[Hit]]]) -> int:

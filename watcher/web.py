@@ -1,8 +1,9 @@
 """`watcher serve`: a small read-only search page over the store, stdlib WSGI only.
 
 GET / -> /search; GET /search?q=&source=&rule=&since=&until=&open=1&limit= renders one HTML page (no
-JavaScript) with the form and a results table; GET /healthz answers `ok`. Every request opens its own
-read-only SQLite connection. Everything from a source is HTML-escaped and only http(s) links are linked.
+JavaScript) with the form and a results table; GET /healthz answers `ok`; GET /metrics is Prometheus
+text (watcher/metrics.py). Every request opens its own read-only SQLite connection. Everything from a
+source is HTML-escaped and only http(s) links are linked.
 """
 
 from __future__ import annotations
@@ -177,6 +178,10 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
             return [b""]
         elif path == "/healthz":
             status, ctype, body = "200 OK", "text/plain", "ok\n"
+        elif path == "/metrics":
+            from .metrics import CONTENT_TYPE, render_metrics
+
+            status, ctype, body = "200 OK", CONTENT_TYPE, render_metrics(store, clock()).decode("utf-8")
         elif path == "/search":
             ctype = "text/html"
             try:

@@ -42,7 +42,7 @@ def parse_and_match(source: Source, bodies: list[bytes], content_type: str | Non
     for body in bodies:
         for ann in parse(source, body, content_type, url):
             seen.setdefault(ann.id, ann)
-    return [(ann, matcher.match(ann), index_doc(ann.title, ann.summary)) for ann in seen.values()]
+    return [(ann, matcher.match(ann), index_doc(ann.title, ann.summary, ann.agency)) for ann in seen.values()]
 
 
 def safe_parse_and_match(source: Source, bodies: list[bytes], content_type: str | None, url: str,

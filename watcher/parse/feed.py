@@ -19,8 +19,9 @@ from watcher.errors import ParseError
 from watcher.models import Announcement, Source
 from watcher.parse.apierror import check_gateway_error
 from watcher.parse.fastfeed import ALIASES, Raw, read_entries
-from watcher.parse.item import make_announcement
+from watcher.parse.item import announcements
 from watcher.parse.text import decode
+from watcher.textclean import markup_safe
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ROOT_END = re.compile(r"</(?:rss|feed|rdf:RDF|RDF)\s*>")
@@ -33,18 +34,14 @@ _BENIGN = (
 
 
 def parse_feed(source: Source, body: bytes, content_type: str | None, url: str) -> list[Announcement]:
-    text = decode(body, content_type, source.encoding)
+    text = markup_safe(decode(body, content_type, source.encoding))  # `&#xD800;` costs one character
     check_gateway_error(text)
     data = _XML_DECL.sub("", text, count=1).encode("utf-8")
     entries = read_entries(data, source.fields)
     if entries is None:  # not plain well-formed RSS/Atom: feedparser's tolerance
         entries = feedparser_entries(source, data, text)
-    items = []
-    for raw, title_is_text in entries:
-        ann = make_announcement(source, url, raw, title_is_text=title_is_text and "title" not in source.fields)
-        if ann is not None:
-            items.append(ann)
-    return items
+    title_mapped = "title" in source.fields
+    return announcements(source, url, ((raw, is_text and not title_mapped) for raw, is_text in entries))
 
 
 def feedparser_entries(source: Source, data: bytes, text: str) -> list[tuple[Raw, bool]]:

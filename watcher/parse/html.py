@@ -20,8 +20,9 @@ from soupsieve import SelectorSyntaxError
 from watcher.errors import ParseError
 from watcher.links import absolute, is_script, link_from_script
 from watcher.models import Announcement, Source
-from watcher.parse.item import FIELDS, make_announcement
+from watcher.parse.item import FIELDS, announcements
 from watcher.parse.text import decode
+from watcher.textclean import markup_safe
 
 _ATTR = re.compile(r"^(?P<sel>.*?)\s*@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)\s*$", re.S)
 _DEFAULTS = {"title": "a", "link": "a@href"}
@@ -31,21 +32,20 @@ TEMPLATE_FIELD = "link_template"
 def parse_html(source: Source, body: bytes, content_type: str | None, url: str) -> list[Announcement]:
     if not source.items:
         raise ParseError("no items selector set for an html source")
-    text = decode(body, content_type, source.encoding)
+    text = markup_safe(decode(body, content_type, source.encoding))
     soup = BeautifulSoup(text, "lxml")
     elements = _select(soup, source.items)
     if not elements:
         raise ParseError(f"selector '{source.items}' matched 0 items")
     fields = {**_DEFAULTS, **{k: v for k, v in source.fields.items() if k in FIELDS}}
     template = source.fields.get(TEMPLATE_FIELD)
-    items = []
-    for el in elements:
-        raw = {field: _value(el, spec) for field, spec in fields.items() if field != "link"}
-        raw["link"] = _link(el, fields["link"], url, template)
-        ann = make_announcement(source, url, raw, title_is_text=True)
-        if ann is not None:
-            items.append(ann)
-    return items
+    return announcements(source, url, ((_raw(el, fields, url, template), True) for el in elements))
+
+
+def _raw(el: Tag, fields: dict[str, str], url: str, template: str | None) -> dict[str, str | None]:
+    raw = {field: _value(el, spec) for field, spec in fields.items() if field != "link"}
+    raw["link"] = _link(el, fields["link"], url, template)
+    return raw
 
 
 def _link(item: Tag, spec: str, url: str, template: str | None) -> str | None:

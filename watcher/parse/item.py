@@ -8,13 +8,17 @@ A field that is present decides, even when it names no date (`예산 소진시�
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from watcher.links import absolute, canonical_link, make_id
 from watcher.models import Announcement, Source
 from watcher.parse.dates import deadline_from_text, parse_date, parse_period, to_date, to_iso
 from watcher.parse.text import clean_text, html_to_text
+from watcher.textclean import valid
+
+log = logging.getLogger("watcher")
 
 FIELDS = ("id", "title", "link", "summary", "published", "deadline", "period", "agency")
 _TITLE_FROM_SUMMARY = 100
@@ -27,7 +31,12 @@ def make_announcement(
     *,
     title_is_text: bool = False,
 ) -> Announcement | None:
-    """None when the item has no title, link or summary (an empty table row, a placeholder)."""
+    """None when the item has no title, link or summary (an empty table row, a placeholder).
+
+    Every raw string passes the edge function first (watcher/textclean.py): control characters and
+    invisible characters go, lone surrogates become U+FFFD; text fields are then cleaned as published.
+    """
+    raw = {key: valid(value) if isinstance(value, str) else None for key, value in raw.items()}
     title = clean_text(raw.get("title")) if title_is_text else html_to_text(raw.get("title"))
     link = absolute(page_url, raw.get("link"))
     summary = html_to_text(raw.get("summary"))
@@ -50,6 +59,23 @@ def make_announcement(
         agency=agency,
         canonical=canonical_link(link) if link else None,
     )
+
+
+def announcements(
+    source: Source, page_url: str, entries: Iterable[tuple[Mapping[str, str | None], bool]]
+) -> list[Announcement]:
+    """make_announcement for each (raw fields, title_is_text): an item that cannot be read is
+    skipped with one log line and costs nothing but itself."""
+    result = []
+    for n, (raw, title_is_text) in enumerate(entries, 1):
+        try:
+            ann = make_announcement(source, page_url, raw, title_is_text=title_is_text)
+        except (ValueError, TypeError, LookupError, UnicodeError) as err:
+            log.warning("%s: item %d skipped: %s", source.id, n, " ".join(str(err).split())[:200])
+            continue
+        if ann is not None:
+            result.append(ann)
+    return result
 
 
 def _deadline(

@@ -14,7 +14,7 @@ from typing import Any
 from watcher.errors import ParseError
 from watcher.models import Announcement, Source
 from watcher.parse.apierror import check_gateway_error, check_json_error
-from watcher.parse.item import make_announcement
+from watcher.parse.item import announcements
 from watcher.parse.text import decode
 
 _MISSING = object()
@@ -24,16 +24,12 @@ def parse_json(source: Source, body: bytes, content_type: str | None, url: str) 
     data = load(body, content_type, source.encoding)
     if check_json_error(data):
         return []
-    items = _items(source, data)
-    result = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        raw = {field: _text(lookup(item, path)) for field, path in source.fields.items()}
-        ann = make_announcement(source, url, raw)
-        if ann is not None:
-            result.append(ann)
-    return result
+    entries = (
+        ({field: _text(lookup(item, path)) for field, path in source.fields.items()}, False)
+        for item in _items(source, data)
+        if isinstance(item, dict)
+    )
+    return announcements(source, url, entries)
 
 
 def load(body: bytes, content_type: str | None = None, encoding: str | None = None) -> Any:

@@ -1,4 +1,4 @@
-"""Text helpers shared by the parsers: charset decoding, NFKC clean-up, HTML to plain text.
+"""Text helpers shared by the parsers: charset decoding, HTML to plain text (through textclean.clean).
 
 Decoding order (`decode`): a byte-order mark; else bytes that are valid UTF-8 are UTF-8 whatever
 the label says (korea.kr labelled UTF-8 `us-ascii`; Korean text in CP949 is never valid UTF-8);
@@ -12,9 +12,10 @@ from __future__ import annotations
 import codecs
 import html
 import re
-import unicodedata
 
 from lxml import etree
+
+from watcher.textclean import clean
 
 _KOREAN_LABELS = frozenset(
     {"euc-kr", "euc_kr", "euckr", "x-euc-kr", "ks_c_5601-1987", "ks_c_5601", "ksc5601", "ksc_5601",
@@ -44,11 +45,6 @@ _TAG = re.compile(
     r"ins|label|li|link|main|meta|nav|noscript|o:p|ol|p|pre|s|script|section|small|span|strike|strong|"
     r"style|sub|sup|table|tbody|td|template|tfoot|th|thead|title|tr|u|ul)(?=[\s/>])[^<>]*|!--.*?--)>",
     re.S | re.I,
-)
-# middle dots and the invisible characters NFKC leaves alone
-_REPLACEMENTS = (
-    ("\u318d", "·"), ("\u119e", "·"), ("\u30fb", "·"), ("\u2027", "·"),
-    ("\u200b", ""), ("\u200c", ""), ("\u200d", ""), ("\u2060", ""), ("\ufeff", ""), ("\u00ad", ""),
 )
 _BLOCK_TAGS = frozenset(
     {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -143,25 +139,9 @@ def _unescape_entity(m: re.Match[str]) -> str:
 
 
 def clean_text(s: str | None) -> str:
-    """Entities decoded (`R&amp;D` -> `R&D`), NFKC, one space for any run of white space, stripped.
-
-    Only `&name;` / `&#NN;` forms are decoded, so `AT&T` or `R&D` stay as they are. Middle dots
-    (`ㆍ`, `・`) become `·` and zero-width characters go.
-    """
-    if not s:
-        return ""
-    if "&" in s:
-        s = _ENTITY.sub(_unescape_entity, s)
-    s = " ".join(s.split())  # str.split() knows NBSP, U+3000 ...: NFKC then rarely has work to do
-    if s.isascii():
-        return s
-    normal = unicodedata.normalize("NFKC", s)
-    changed = normal != s
-    for char, replacement in _REPLACEMENTS:
-        if char in normal:
-            normal = normal.replace(char, replacement)
-            changed = True
-    return " ".join(normal.split()) if changed else normal
+    """The edge function (watcher/textclean.py): entities decoded, white space collapsed, invisible
+    and control characters dropped, lone surrogates U+FFFD; no NFKC, the text stays as published."""
+    return clean(s)
 
 
 def looks_like_html(s: str) -> bool:
