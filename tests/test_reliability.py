@@ -139,13 +139,15 @@ def test_six_first_runs_at_once_all_succeed_and_alert_once(tmp_path, feeds, slac
     assert len(found) == 4 and set(found.values()) == {1}, found
 
 
-def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
-    """Another process holding the database's write lock (as a long `once` ingest does)."""
-    code = ("import sqlite3, sys, time\n"
+def hold_write_lock(db: Path) -> subprocess.Popen[str]:
+    """Another process holding the database's write lock (as a long `once` ingest does) until a
+    line arrives on its standard input."""
+    code = ("import sqlite3, sys\n"
             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\ntime.sleep(float(sys.argv[2]))\n"
+            "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.readline()\n"
             "c.execute('COMMIT')\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -157,14 +159,16 @@ def test_run_outlives_a_write_lock_held_past_the_busy_timeout(tmp_path, feeds, s
     assert wait_for(lambda: len(slack.messages) == 4, 20)
     db = tmp_path / "db" / "watcher.db"
 
-    locker = hold_write_lock(db, 5)
+    locker = hold_write_lock(db)
     feeds.set("/s0.xml", rss(feeds.base, items(0, 1) + items(50, 1)))  # four new alerts while locked
-    once = w("once", timeout=30)
+    time.sleep(3)  # `run` polls every second: its rounds fail on the lock meanwhile
+    once = w("once", timeout=30)  # and the lock is held for the whole of `once`, well past 1 s
     assert once.returncode == 1
     assert once.stderr.strip().splitlines() == [
         f"error: database {db}: database is locked (another watcher process held it longer than the busy "
         "timeout; WATCHER_BUSY_TIMEOUT sets it)"]
-    assert locker.wait(timeout=10) == 0
+    locker.communicate("release\n", timeout=10)
+    assert locker.returncode == 0
     assert runner.poll() is None, "run died on a locked database"
     assert wait_for(lambda: len(copies(slack)) == 8, 20), copies(slack)
     _, err = stop(runner)
