@@ -28,14 +28,17 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check watcher tests bench
 
-# Debian's Chromium + ChromeDriver for the browser test (installed only when missing).
+# Debian's Chromium + ChromeDriver and the Noto CJK fonts for the browser test (installed only when
+# missing; without the fonts Korean renders as boxes and the layout checks measure the wrong glyphs).
+BROWSER_PKGS := chromium chromium-driver fonts-noto-cjk
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+	    || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian chromium + chromium-driver for the browser test"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	      || echo "warning: could not install chromium; the browser test will not run"; \
-	  else echo "note: chromium missing and not root; install chromium chromium-driver for the browser test"; fi; \
+	    echo "installing Debian $(BROWSER_PKGS) for the browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null) \
+	      || echo "warning: could not install $(BROWSER_PKGS); the browser test may not run"; \
+	  else echo "note: not root; install $(BROWSER_PKGS) for the browser test"; fi; \
 	fi
 
 test: $(STAMP) browser lint

@@ -23,3 +23,11 @@ def real_capture(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"../shared/samples/real not present: {path} is missing")
     return path
+
+
+def real_dir() -> Path:
+    """The folder of real captures, `../shared/samples/real/`; skips when absent."""
+    path = shared_dir() / "samples" / "real"
+    if not path.is_dir():
+        pytest.skip(f"../shared/samples/real not present: {path} is missing")
+    return path

@@ -75,7 +75,7 @@ def test_status_with_no_database_is_one_line_and_creates_nothing(tmp_path):
     db = tmp_path / "sub" / "x.db"
     result = CliRunner().invoke(cli, ["--db", str(db), "--sources", str(tmp_path / "s.yaml"),
                                       "--rules", str(tmp_path / "r.yaml"), "status"])
-    assert result.exit_code == 1 and "no database at" in result.output and str(db) in result.output
+    assert result.exit_code == 2 and "no database at" in result.output and str(db) in result.output
     assert len(result.output.strip().splitlines()) == 1 and not db.parent.exists()
 
 
@@ -95,5 +95,8 @@ def test_path_options_also_work_between_rules_and_test(tmp_path):
     (tmp_path / "r.yaml").write_text(RULES, encoding="utf-8")
     opts = ["--db", str(tmp_path / "x.db"), "--sources", str(tmp_path / "s.yaml"), "--rules", str(tmp_path / "r.yaml")]
     result = CliRunner().invoke(cli, ["rules", *opts, "test", "--json"])
+    assert result.exit_code == 2 and "no database at " + str(tmp_path / "x.db") in result.output
+    Store(tmp_path / "x.db").close()
+    result = CliRunner().invoke(cli, ["rules", *opts, "test", "--json"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "[]" and (tmp_path / "x.db").exists()
+    assert result.output.strip() == "[]"

@@ -115,5 +115,6 @@ def test_rules_test_diff_compares_against_the_rules_last_used_by_once(tmp_path):
 
 
 def test_rules_test_diff_without_recorded_rules_says_what_to_do(tmp_path):
+    Store(tmp_path / "w.db").close()
     result = CliRunner().invoke(cli, [*files(tmp_path), "rules", "test", "--diff"])
     assert result.exit_code == 2 and "--base FILE" in result.output

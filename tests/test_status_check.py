@@ -12,6 +12,8 @@ from tests.feed_server import FeedServer
 from watcher.cli import cli
 from watcher.config import load_config
 from watcher.deliver import ConsoleSender
+from watcher.health import poll_health
+from watcher.models import Announcement
 from watcher.run import Runner, run_once
 from watcher.store import KST, Store
 
@@ -25,6 +27,7 @@ sources:
   - id: slow
     url: {base}/slow.xml
     interval: 30m
+    stale_after: 2d
   - id: off
     url: {base}/off.xml
     enabled: false
@@ -101,6 +104,37 @@ def test_disabled_source_failing_does_not_count(setup):
     store = healthy_store(folder, config, now())
     store.record_failure(config.source("off"), now() - timedelta(days=3), "fetch: http 404", None)
     assert check(folder).exit_code == 0
+
+
+def test_degraded_source_is_unhealthy_with_the_empty_field(setup):
+    folder, config = setup
+    t = now()
+    store = healthy_store(folder, config, t)
+    fast = config.source("fast")
+    linkless = [Announcement("fast", str(i), f"공고 {i}", None) for i in range(3)]
+    with store.transaction():
+        store.record_health(fast, t, poll_health(fast, linkless, t), 3)
+    result = check(folder)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == ["source fast: degraded: link (link) matched nothing in 3 items"]
+
+
+def test_stale_source_is_unhealthy(setup):
+    folder, config = setup
+    t = now()
+    store = Store(folder / "db" / "watcher.db")
+    slow = config.source("slow")  # stale_after: 2d
+    ok = [Announcement("slow", "1", "공고", "https://example.org/1")]
+    for when, new in ((t - timedelta(days=3), 1), (t - timedelta(minutes=1), 0)):
+        with store.transaction():
+            store.record_success(slow, when, None, None, None)
+            store.record_health(slow, when, poll_health(slow, ok, when), new)
+    store.record_success(config.source("fast"), t - timedelta(minutes=1), None, None, None)
+    store.record_heartbeat("run", t - timedelta(minutes=1), 2)
+    result = check(folder)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith("source slow: stale: no new item since ") and line.endswith("(stale_after 2d)")
 
 
 def test_alert_pending_over_an_hour_is_unhealthy_per_channel(setup):

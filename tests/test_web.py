@@ -70,10 +70,10 @@ def titles(page: str) -> int:
     return page.count('<td class="title">')
 
 
-def test_root_redirects_to_search(base: str) -> None:
+def test_root_redirects_to_the_closing_soon_search(base: str) -> None:
     response = get(base, "/")
-    assert response.status_code == 302 and response.headers["Location"] == "/search"
-    assert requests.get(base + "/", timeout=10).url == base + "/search"
+    assert response.status_code == 302 and response.headers["Location"] == "/search?open=1&matched=1&sort=deadline"
+    assert get(base, "/", q="특구").headers["Location"] == "/search?q=%ED%8A%B9%EA%B5%AC"
 
 
 def test_search_page_is_korean_html(base: str) -> None:
@@ -134,13 +134,14 @@ def test_filters(base: str) -> None:
     assert titles(get(base, "/search", q="특구", rule="zones").text) == 1
     assert titles(get(base, "/search", q="특구", since="2026-11-18").text) == 2
     assert titles(get(base, "/search", q="특구", until="2026-10-31").text) == 1
-    page = get(base, "/search", q="특구", open="1").text
-    assert titles(page) == 2 and '<span class="dday">마감' not in page and "checked" in page
+    page = get(base, "/search", q="특구", open="1").text  # the undated one counts as open (상시)
+    assert titles(page) == 3 and '<span class="dday">마감' not in page and "checked" in page
+    assert titles(get(base, "/search", q="특구", open="1", undated="0").text) == 2
 
 
 def test_deadlines_show_d_day(base: str) -> None:
     page = get(base, "/search", q="특구").text
-    assert '<span class="dday">D-7</span>' in page and '<span class="dday">D-day</span>' in page
+    assert '<span class="dday soon">D-7</span>' in page and '<span class="dday soon">D-day</span>' in page
     assert '<span class="dday">마감</span>' in page
 
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,9 +116,11 @@ def result_titles(driver: Any) -> list[str]:
 def test_search_filter_and_follow_a_result(browser: Any, site: tuple[str, str]) -> None:
     base, origin = site
     browser.get(base + "/")
-    assert browser.current_url == base + "/search"
+    assert browser.current_url == base + "/search?open=1&matched=1&sort=deadline"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ko"
+    assert browser.find_element(By.ID, "matched").is_selected() and browser.find_element(By.ID, "open").is_selected()
 
+    browser.get(base + "/search")
     box = browser.find_element(By.ID, "q")
     box.send_keys("특구")
     browser.find_element(By.ID, "go").click()
@@ -129,7 +132,7 @@ def test_search_filter_and_follow_a_result(browser: Any, site: tuple[str, str]) 
     browser.find_element(By.ID, "go").click()
     WebDriverWait(browser, 10).until(lambda d: "source=bizinfo" in d.current_url)
     assert result_titles(browser) == ["규제자유특구 <b>추가</b> 지정"]
-    assert browser.find_element(By.ID, "count").text == "1건"
+    assert browser.find_element(By.ID, "count").text == "총 1건 · 1–1"
     assert browser.find_elements(By.CSS_SELECTOR, "#results b") == []  # the title's markup stayed text
 
     browser.find_element(By.CSS_SELECTOR, "#results td.title a").click()
@@ -145,11 +148,78 @@ def test_rule_filter_and_open_checkbox(browser: Any, site: tuple[str, str]) -> N
     browser.find_element(By.ID, "open").click()
     browser.find_element(By.ID, "go").click()
     WebDriverWait(browser, 10).until(lambda d: "open=1" in d.current_url)
-    assert browser.find_element(By.ID, "count").text == "0건"  # no deadlines: none is open
+    assert browser.find_element(By.ID, "count").text == "총 1건 · 1–1"  # no deadline: open-ended, kept
+    browser.find_element(By.ID, "undated").click()
+    browser.find_element(By.ID, "go").click()
+    WebDriverWait(browser, 10).until(lambda d: "undated=0" in d.current_url and "undated=1" not in d.current_url)
+    assert browser.find_element(By.ID, "count").text == "총 0건"
 
 
 def test_page_works_without_javascript_errors(browser: Any, site: tuple[str, str]) -> None:
     base, _ = site
     browser.get(base + "/search?q=" + "%22" * 3)
-    assert browser.find_element(By.ID, "count").text == "3건"
+    assert browser.find_element(By.ID, "count").text == "총 3건 · 1–3"
     assert [entry for entry in browser.get_log("browser") if entry.get("level") == "SEVERE"] == []
+
+
+# ---- layout at desktop and phone sizes, over the 120-match desk --------------------------------
+
+SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
+LAYOUT_JS = """
+const doc = document.documentElement;
+const lines = el => el.getClientRects().length;
+const wrapped = [...document.querySelectorAll('.date, .dday')].filter(el => lines(el) !== 1)
+  .map(el => el.textContent);
+const split = [...document.querySelectorAll('td.deadline')].filter(td => {
+  const d = td.querySelector('.date'), k = td.querySelector('.dday');
+  return d && k && Math.abs(d.getBoundingClientRect().top - k.getBoundingClientRect().top) > 2;
+}).map(td => td.textContent);
+const wide = [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > doc.clientWidth + 1).map(el => el.tagName + '.' + el.className);
+const row = document.querySelector('#results tbody tr, table.status tbody tr');
+return {scroll: doc.scrollWidth, client: doc.clientWidth, inner: window.innerWidth, wrapped, split,
+        wide: wide.slice(0, 5), rowDisplay: row ? getComputedStyle(row).display : null,
+        wordBreak: getComputedStyle(document.body).wordBreak};
+"""
+
+
+@pytest.fixture(scope="module")
+def desk_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.desk_data import fill_desk, write_config
+    from watcher.config import load_config
+
+    folder = tmp_path_factory.mktemp("desk-browser")
+    fill_desk(folder / "w.db", datetime.now(KST))
+    web = make_web_server(folder / "w.db", "127.0.0.1", 0, config=load_config(*write_config(folder)))
+    _start(web)
+    yield f"http://127.0.0.1:{web.server_address[1]}"
+    web.shutdown()
+
+
+def _screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wanted = os.environ.get("WATCHER_SCREENSHOTS")
+    folder = Path(wanted) if wanted else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", ["/", "/search?q=의료기기&agency=보건복지부", "/status"])
+def test_layout_keeps_words_and_dates_whole_without_overflow(browser: Any, desk_site: str, size: str, path: str,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    width, height, mobile = SIZES[size]
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+    try:
+        browser.get(desk_site + path)
+        found = browser.execute_script(LAYOUT_JS)
+        name = {"/": "soon", "/status": "status"}.get(path, "search")
+        shot = _screenshot_dir(tmp_path_factory) / f"{name}-{size}-{width}x{height}.png"
+        shot.write_bytes(browser.get_screenshot_as_png())
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert found["inner"] == width and found["client"] <= width
+    assert found["scroll"] <= found["client"], (found["wide"], shot)
+    assert found["wrapped"] == [] and found["split"] == [], shot
+    assert found["wordBreak"] == "keep-all"
+    assert found["rowDisplay"] == ("block" if mobile else "table-row")

@@ -6,7 +6,6 @@ unless WATCHER_DEBUG=1.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -14,14 +13,14 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import config as config_mod
-from .errors import ConfigError, WatcherError, database_error
+from .errors import ConfigError, InputError, MissingDatabase, WatcherError, database_error
 from .models import Config
 from .termsafe import term
 
@@ -42,8 +41,50 @@ def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now (click's test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+class KstFormatter(logging.Formatter):
+    """Log lines stamped in Korea time, like the data: `2026-12-02 06:30:00+09:00 INFO ...`."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        from .search import KST
+
+        return datetime.fromtimestamp(record.created, KST).isoformat(sep=" ", timespec="seconds")
+
+
+def configure_logging(verbose: bool) -> None:
+    """One stderr handler on the root logger; -v (before or after the command) turns on INFO."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _Stderr) for h in root.handlers):
+        handler = _Stderr()
+        handler.setFormatter(KstFormatter("%(asctime)s %(levelname)s %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    # slack_sdk logs each failed request itself; the watcher reports it in one line of its own
+    logging.getLogger("slack_sdk").setLevel(logging.NOTSET if verbose else logging.CRITICAL)
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.find_root().meta["watcher.verbose"] = True
+        configure_logging(True)
+    return value
+
+
 def path_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--sources/--rules/--db, accepted before or after the command name."""
+    """--sources/--rules/--db and -v, accepted before or after the command name."""
+    func = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_verbose,
+                        help="log every poll to stderr")(func)
     for name, (env, default) in reversed(PATHS.items()):
         func = click.option(
             f"--{name}", metavar="FILE", default=None, expose_value=False, callback=_remember,
@@ -68,6 +109,15 @@ def open_store() -> Store:
     return Store(setting("db"))
 
 
+def open_existing_store() -> Store:
+    """The database for a read-only command: MissingDatabase (one line, exit 2) when there is none;
+    an existing one is migrated like any, nothing is created."""
+    path = Path(setting("db"))
+    if not path.is_file():
+        raise MissingDatabase(path)
+    return open_store()
+
+
 def json_out(rows: list[dict[str, Any]]) -> None:
     click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
 
@@ -82,23 +132,36 @@ def iso_day(value: str | None) -> str | None:
     from .search import DAY_MAX, DAY_MIN
 
     if not DAY_MIN <= day <= DAY_MAX:
-        click.echo(f"error: date {value} is out of range ({DAY_MIN} to {DAY_MAX})", err=True)
-        raise click.exceptions.Exit(2)
+        raise InputError(f"date {value} is out of range ({DAY_MIN} to {DAY_MAX})")
     return day.isoformat()
 
 
 class Group(click.Group):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each first sentence in full (click cuts them at the terminal width)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             ctx.exit(2)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
         except WatcherError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
+            raise  # click ends quietly on a closed pipe (`watcher search x | head -1`)
         except sqlite3.Error as exc:
             if os.environ.get("WATCHER_DEBUG"):
                 raise
@@ -113,15 +176,15 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings=CONTEXT)
 @path_options
-@click.option("-v", "--verbose", is_flag=True, help="log every poll to stderr")
 @click.version_option(package_name="gongmo-watcher")
-def cli(verbose: bool) -> None:
+def cli() -> None:
     """Watch Korean public-call sources and alert Slack on the calls your rules care about.
+
+    Options go before or after the command: watcher -v once and watcher once -v both work.
 
     Example: watcher once
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    configure_logging(bool(click.get_current_context().find_root().meta.get("watcher.verbose")))
 
 
 def command(group: click.Group = cli, **kwargs: Any) -> Callable[..., Any]:
@@ -209,58 +272,6 @@ def run() -> None:
     os._exit(0)  # do not wait for fetches still in flight; every write is committed
 
 
-def search_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for opt in reversed([
-        click.option("--since", metavar="DATE", help="published on or after (YYYY-MM-DD)"),
-        click.option("--until", metavar="DATE", help="published on or before (YYYY-MM-DD)"),
-        click.option("--source", metavar="ID", help="only this source"),
-        click.option("--rule", metavar="NAME", help="only announcements this rule matched"),
-    ]):
-        func = opt(func)
-    return func
-
-
-@command()
-@click.argument("query", required=False, default="")
-@search_options
-@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
-@click.option("--open", "open_only", is_flag=True, help="only calls whose deadline is still ahead")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON array")
-@click.option("--csv", "as_csv", is_flag=True, help="print CSV")
-def search(query: str, since: str | None, until: str | None, source: str | None, rule: str | None,
-           limit: int, open_only: bool, as_json: bool, as_csv: bool) -> None:
-    """Full-text search of stored announcements, newest first (Korean words of any length).
-
-    Example: watcher search 특구 --since 2026-11-01 --open
-    """
-    from .notify import d_day
-    from .run import now_kst
-
-    today = now_kst().date()
-    rows = open_store().search(query, since=iso_day(since), until=iso_day(until), source=source, rule=rule,
-                               limit=limit, open_only=open_only, today=today.isoformat())
-    if as_json:
-        json_out(rows)
-        return
-    if as_csv:
-        fields = ["published", "deadline", "source", "title", "link", "rules", "id"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            row = {**row, "rules": " ".join(row.get("rules") or [])}
-            writer.writerow({k: term(v) if isinstance(v, str) else v for k, v in row.items()})
-        return
-    if not rows:
-        click.echo("no announcements found")
-        return
-    for row in rows:
-        dday = d_day(row.get("deadline"), today)
-        deadline = f"{row['deadline']} {dday}" if row.get("deadline") else "-"
-        rules = ",".join(row.get("rules") or [])
-        click.echo(term(f"{(row.get('published') or '')[:10]}  {deadline:<18} {row['source']:<12} {row['title']}"))
-        click.echo(term(f"{'':12}{row.get('link') or ''}" + (f"  [{rules}]" if rules else "")))
-
-
 @cli.group(cls=Group, context_settings=CONTEXT)
 @path_options
 def rules() -> None:
@@ -287,7 +298,7 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     cfg = load()
     if rule and rule not in {r.name for r in cfg.rules.rules}:
         raise click.BadParameter(f"no rule named '{rule}' in {cfg.rules_path}", param_hint="--rule")
-    store = open_store()
+    store = open_existing_store()
     anns = list(store.announcements(since=iso_day(since)))
     if diff:
         old = _rules_in_force(store, base, cfg)
@@ -340,15 +351,13 @@ def status(as_json: bool, check: bool) -> None:
         from .cli_ops import status_check
 
         sys.exit(status_check(load(), setting("db")))
-    from .health import source_rows
-    from .run import now_kst
+    from datetime import datetime
+
+    from .health import KST, source_rows
 
     cfg = load()
-    db = Path(setting("db"))
-    if str(db) != ":memory:" and not db.exists():
-        raise click.ClickException(f"no database at {db} (run `watcher once` first)")
-    store = open_store()
-    rows = source_rows(cfg, store, now_kst())
+    store = open_existing_store()
+    rows = source_rows(cfg, store, datetime.now(KST))
     if as_json:
         json_out(rows)
         return
@@ -375,21 +384,6 @@ def _slack_status(store: Any) -> None:
 
 
 @command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8080, show_default=True)
-def serve(host: str, port: int) -> None:
-    """Serve the search page: /search?q=QUERY&source=ID&rule=NAME&since=DATE.
-
-    Example: watcher serve --port 8080
-    """
-    from .web import serve as serve_web
-
-    store = open_store()  # creates / migrates the database before serving
-    click.echo(f"serving http://{host}:{port}/search", err=True)
-    serve_web(str(store.path), host, port)
-
-
-@command()
 def demo() -> None:
     """Run the whole pipeline on bundled sample sources; alerts go to standard output.
 
@@ -400,7 +394,7 @@ def demo() -> None:
     run_demo(setting("rules"))
 
 
-from . import cli_ops  # noqa: E402,F401 - registers `watcher slack`
+from . import cli_desk, cli_ops, cli_sources  # noqa: E402,F401 - register search, serve; `watcher slack`, `sources`
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from .models import Config
 def status_check(config: Config, db_path: str) -> int:
     """Print why the watcher is unhealthy (one line each) or one `healthy:` line -> exit code."""
     from . import opscheck
+    from .health import source_rows
     from .run import now_kst
     from .store_ops import open_readonly
 
@@ -28,7 +29,8 @@ def status_check(config: Config, db_path: str) -> int:
         click.echo(f"database {db_path} does not exist: no poll round has run yet (run `watcher once`)")
         return 1
     try:
-        problems = opscheck.reasons(config, store, now_kst())
+        now = now_kst()
+        problems = opscheck.reasons(config, store, now, source_rows(config, store, now))
         click.echo("\n".join(problems) if problems else opscheck.healthy_line(config, store))
     finally:
         store.close()

@@ -55,7 +55,7 @@ _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
 _ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
-_RULE_KEYS = ("name", "any", "all", "none", "fields", "sources", "channel", "mention")
+_RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "channel", "mention")
 _RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel")
 _MATCH_FIELDS = ("title", "summary", "agency", "link")
 _SRC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Source)}
@@ -322,11 +322,12 @@ def _rule(ctx: Ctx, m: Mapping, line: int, d: dict[str, Any], source_ids: set[st
                 ctx.err(item_line(m["sources"], i, n), f"unknown source '{s}'{suggest(s, sorted(source_ids))}")
     channel = get_str(ctx, m, "channel", line)
     mention = get_str(ctx, m, "mention", line)
+    label = get_str(ctx, m, "label", line)
     ctx.flush_unset()
     if name is None or len(ctx.problems) > nbefore:
         return None
     return Rule(name=name, any=any_, all=all_, none=none, fields=fields or d["fields"],
-                sources=sources, channel=channel or d["channel"], mention=mention, line=line)
+                sources=sources, channel=channel or d["channel"], mention=mention, label=label or None, line=line)
 
 
 def _rule_defaults(ctx: Ctx, data: Mapping) -> dict[str, Any]:

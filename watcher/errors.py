@@ -49,6 +49,19 @@ class DeliveryError(WatcherError):
         super().__init__(f"slack: {detail}")
 
 
+class InputError(WatcherError):
+    """Bad command-line input (unknown source or rule, reversed dates, two output formats): the CLI
+    prints `error: <message>` and exits 2."""
+
+
+class MissingDatabase(InputError):
+    """A read-only command was pointed at a database that does not exist (nothing is created)."""
+
+    def __init__(self, path: object):
+        self.path = path
+        super().__init__(f"no database at {path} (run `watcher once` first, or pass --db FILE)")
+
+
 def database_error(path: object, exc: Exception) -> str:
     """One line for an SQLite error, naming the database file (and what to do when it was locked)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -11,6 +11,7 @@ has given no new item for `stale_after`), `ok`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +63,7 @@ class PollHealth:
     selectors: dict[str, str]  # field -> where it is read from, for messages
     problems: list[Problem] = field(default_factory=list)  # degrade the source
     warnings: list[str] = field(default_factory=list)  # worth a look, do not degrade
+    settings: str = ""  # settings_digest of the source that was parsed
 
     @property
     def degraded(self) -> bool:
@@ -85,6 +87,19 @@ class PollHealth:
             return cls(**data)
         except (ValueError, TypeError):
             return None
+
+
+def settings_digest(source: Source) -> str:
+    """What decides how a source's body is read (kind, items, fields, encoding, paging), as a short hash."""
+    what = [source.kind, source.items, sorted(source.fields.items()), source.encoding, source.paging]
+    return hashlib.sha1(json.dumps(what, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def needs_full_read(source: Source, row: dict[str, Any] | None) -> bool:
+    """True when the source's last full poll was parsed with other settings (an edited selector) or
+    left no health: its next poll must read the body whole, not ask 'not modified since'."""
+    health = PollHealth.from_json((row or {}).get("health"))
+    return health is None or health.settings != settings_digest(source)
 
 
 def selectors(source: Source) -> dict[str, str]:
@@ -136,7 +151,7 @@ def poll_health(source: Source, items: list[Announcement], now: datetime,
     sels = selectors(source)
     total = len(items)
     coverage = {name: sum(1 for a in items if getattr(a, name)) for name in sels}
-    health = PollHealth(total, coverage, sels)
+    health = PollHealth(total, coverage, sels, settings=settings_digest(source))
     if not total:
         return health
     held = [n for n in sels if sels[n] != "-"]

@@ -69,6 +69,7 @@ class Rule:
     sources: tuple[str, ...] | None = None  # None: every source
     channel: str = "#gongmo"
     mention: str | None = None
+    label: str | None = None  # shown instead of the name on the web page (e.g. 의료기기)
     line: int = 0
 
 

@@ -2,7 +2,7 @@
 
 Unhealthy when (only enabled sources of the current config count):
 - a source has failed for longer than its `alert_after`;
-- a source is `degraded` or `stale` (watcher.health, when it knows these states);
+- a source is `degraded` or `stale` (its state in watcher.health.source_rows);
 - alerts have been due for over an hour and are still pending (Slack refuses or cannot be reached);
 - no poll round (`once` over every source, or `run`) has completed within twice the shortest
   `interval`, or none was ever recorded.

@@ -26,7 +26,7 @@ from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError, database_error
 from .fetch import FetchResult, FetchState, fetch, make_session
-from .health import backoff_delay, poll_health
+from .health import backoff_delay, needs_full_read, poll_health
 from .match import Matcher
 from .models import Config, Source
 from .store import KST, Store
@@ -143,6 +143,9 @@ class Cycle:
             self.refetch.discard(source_id)
             return FetchState()
         row = self.state(source_id)
+        source = self.config.source(source_id)
+        if source is not None and needs_full_read(source, row):  # e.g. selectors edited since
+            return FetchState()
         return FetchState(row.get("etag"), row.get("last_modified"), row.get("body_hash"))
 
     def submit(self, source: Source, parse_here: bool = True) -> Future[Polled]:

@@ -26,6 +26,7 @@ from . import store_claims
 from .limits import busy_timeout_ms
 from .models import Announcement, Hit, Source
 from .store_claims import ClaimStore
+from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
 
@@ -174,7 +175,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(HealthStore, OpsStore, ClaimStore):
+class Store(DeskStore, HealthStore, OpsStore, ClaimStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":

@@ -60,7 +60,11 @@ def feedparser_entries(source: Source, data: bytes, text: str) -> list[tuple[Raw
         return []
     if result.get("bozo") and not isinstance(result.get("bozo_exception"), _BENIGN) and _cut_off(text):
         entries = entries[:-1]  # the body ends inside the last item: it may be missing fields
-    return [_raw(source, entry) for entry in entries]
+    version = str(result.get("version") or "")
+    # RSS 2.0 / 0.9x ids are <guid>s; feedparser also files a stray <id> there (중기부 writes the board
+    # number, `<id>310</id>`, in every item), which would make every item one. The fast path ignores it too.
+    ids = not (version.startswith("rss") and version not in ("rss090", "rss10")) or "<guid" in text
+    return [_raw(source, entry, ids) for entry in entries]
 
 
 def _check_empty(result: Any, text: str) -> None:
@@ -89,10 +93,10 @@ def _describe(exc: Any) -> str:
     return msg.removeprefix("<unknown>:")[:200]
 
 
-def _raw(source: Source, entry: Any) -> tuple[Raw, bool]:
+def _raw(source: Source, entry: Any, ids: bool = True) -> tuple[Raw, bool]:
     title_detail = entry.get("title_detail") or {}
     raw: Raw = {
-        "id": dict.get(entry, "id"),
+        "id": dict.get(entry, "id") if ids else None,
         "title": dict.get(entry, "title"),
         "link": dict.get(entry, "link"),
         "summary": _summary(entry),

@@ -4,6 +4,10 @@
 lists); one object where a list is expected is one item, and an empty value on the way (`"items":
 ""`, as data.go.kr sends when nothing matches) is no items. `source.fields` maps announcement
 fields to item keys (dotted paths allowed). Errors reported in a 200 body raise ParseError.
+
+An XML body (data.go.kr answers XML when `dataType`/`_type` is missing or ignored) is read as the same
+tree: an element with children is an object keyed by child name, a repeated child a list, a leaf its
+text; so `response.body.items.item` and the field names hold for both forms.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lxml import etree
+
 from watcher.errors import ParseError
 from watcher.models import Announcement, Source
 from watcher.parse.apierror import check_gateway_error, check_json_error
 from watcher.parse.item import announcements
 from watcher.parse.text import decode
+from watcher.textclean import markup_safe
 
 _MISSING = object()
 
@@ -38,10 +45,38 @@ def load(body: bytes, content_type: str | None = None, encoding: str | None = No
         return json.loads(text)
     except ValueError as err:
         check_gateway_error(text)
+        if text.lstrip().startswith("<"):
+            data = _xml_tree(text)
+            if data is not None:
+                return data
         head = "".join(c if c.isprintable() else "?" for c in " ".join(text[:60].split()))
         if not head:
             raise ParseError("not JSON: empty body") from None
         raise ParseError(f"not JSON: {err.msg} at line {err.lineno} ({head!r}...)") from None
+
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _xml_tree(text: str) -> dict[str, Any] | None:
+    """A well-formed XML document (not an HTML page) as nested dicts and lists; None otherwise."""
+    try:
+        root = etree.fromstring(markup_safe(text).encode("utf-8"), _XML_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if root.getroottree().docinfo.doctype or not isinstance(root.tag, str) or etree.QName(root).localname == "html":
+        return None
+    return {etree.QName(root).localname: _xml_value(root)}
+
+
+def _xml_value(el: etree._Element) -> Any:
+    children = [child for child in el if isinstance(child.tag, str)]
+    if not children:
+        return el.text or ""
+    grouped: dict[str, list[Any]] = {}
+    for child in children:
+        grouped.setdefault(etree.QName(child).localname, []).append(_xml_value(child))
+    return {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
 
 
 def total_count(source: Source, body: bytes) -> int | None:

@@ -1,0 +1,161 @@
+"""`watcher search` and `watcher serve`: the desk on the command line (registered on cli.cli).
+
+Both are read-only: a missing database is one line (exit 2), nothing is created. Bad input is one
+line naming what is wrong (exit 2): an unknown --source or --rule (with the known ones), --since
+after --until, two output formats at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import date
+from typing import Any
+
+import click
+
+from .cli import command, iso_day, load, open_existing_store, setting
+from .desk import SORTS, Query, display_width, pad
+from .errors import InputError, WatcherError
+from .termsafe import term
+
+log = logging.getLogger(__name__)
+
+
+def _config_or_none() -> Any:
+    try:
+        return load()
+    except (WatcherError, OSError):
+        return None
+
+
+def check_known(kind: str, value: str | None, known: list[str]) -> None:
+    if value is not None and value not in known:
+        names = ", ".join(sorted(set(known))) or "none stored yet"
+        raise InputError(f"unknown {kind} '{value}' (known: {names})")
+
+
+def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    low, high = iso_day(since), iso_day(until)
+    if low and high and low > high:
+        raise InputError(f"--since {low} is after --until {high}")
+    return (date.fromisoformat(low) if low else None), (date.fromisoformat(high) if high else None)
+
+
+def one_format(**flags: bool) -> str | None:
+    chosen = [name for name, on in flags.items() if on]
+    if len(chosen) > 1:
+        raise InputError(f"choose one output format: {' and '.join('--' + c for c in chosen)} given")
+    return chosen[0] if chosen else None
+
+
+def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
+    """Two lines per row, columns aligned by display width (Korean characters count two)."""
+    from .notify import d_day
+
+    cells = []
+    for row in rows:
+        deadline = row.get("deadline")
+        due = f"{deadline} {d_day(deadline, today)}" if deadline else "no deadline"
+        cells.append(((row.get("published") or row.get("first_seen") or "")[:10], due, row["source"],
+                      row.get("agency") or "-", row.get("title") or ""))
+    widths = [max(display_width(c[i]) for c in cells) for i in range(4)]
+    lines = []
+    for row, cell in zip(rows, cells, strict=True):
+        lines.append("  ".join(pad(text, widths[i]) for i, text in enumerate(cell[:4])) + "  " + cell[4])
+        rules = ",".join(row.get("rules") or [])
+        lines.append(" " * (widths[0] + 2) + (row.get("link") or "") + (f"  [{rules}]" if rules else ""))
+    return lines
+
+
+@command()
+@click.argument("query", required=False, default="")
+@click.option("--since", metavar="DATE", help="published on or after DATE (YYYY-MM-DD)")
+@click.option("--until", metavar="DATE", help="published on or before DATE (YYYY-MM-DD)")
+@click.option("--source", metavar="ID", help="only this source (an id as in sources.yaml)")
+@click.option("--rule", metavar="NAME", help="only announcements this rule matched")
+@click.option("--agency", metavar="TEXT",
+              help="only announcements whose agency contains TEXT (spacing and case ignored)")
+@click.option("--open", "open_only", is_flag=True,
+              help="only calls still open: deadline today or later, or no deadline found (open until filled)")
+@click.option("--dated", is_flag=True, help="leave out calls without a parsed deadline")
+@click.option("--sort", type=click.Choice(SORTS), default="newest", show_default=True,
+              help="newest first, or deadline: open calls closest deadline first, then open-ended, then closed")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True, help="show at most N")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array")
+@click.option("--csv", "as_csv", is_flag=True, help="print CSV (UTF-8 with BOM, for Excel)")
+@click.option("--atom", "as_atom", is_flag=True, help="print an Atom feed")
+def search(query: str, since: str | None, until: str | None, source: str | None, rule: str | None,
+           agency: str | None, open_only: bool, dated: bool, sort: str, limit: int, as_json: bool, as_csv: bool,
+           as_atom: bool) -> None:
+    """Full-text search of stored announcements (title, summary, agency), newest first.
+
+    Korean words of any length, even two syllables; words are ANDed, "quoted words" are a phrase,
+    -word excludes. Prints N of M shown when --limit cut the list.
+
+    Example: watcher search 특구 --since 2026-11-01 --open --sort deadline
+    """
+    from .run import now_kst
+    from .web import exports
+
+    fmt = one_format(csv=as_csv, json=as_json, atom=as_atom)
+    low, high = date_range(since, until)
+    store = open_existing_store()
+    cfg = _config_or_none() if source or rule else None
+    if source is not None:
+        configured = [s.id for s in cfg.sources] if cfg else []
+        check_known("source", source, [s for s, _ in store.known_sources()] + configured)
+    if rule is not None:
+        check_known("rule", rule, store.known_rules() + ([r.name for r in cfg.rules.rules] if cfg else []))
+    now = now_kst()
+    today = now.date()
+    started = time.perf_counter()
+    found = store.find(Query(q=query, source=source, rule=rule, agency=agency, since=low, until=high,
+                             open_only=open_only, undated=not dated, sort=sort), today, limit=limit)
+    log.info("search %r in %s: %d found in %.0f ms", query, store.path, found.total,
+             (time.perf_counter() - started) * 1000)
+    more = f"{len(found.rows)} of {found.total} shown (--limit {limit})"
+    if fmt == "json":
+        sys.stdout.write(exports.to_json(found.rows, today))
+    elif fmt == "csv":  # a terminal may show it: control characters from feeds escaped
+        rows = [{k: term(v) if isinstance(v, str) else v for k, v in row.items()} for row in found.rows]
+        sys.stdout.buffer.write(exports.to_csv(rows, today).encode("utf-8"))
+    elif fmt == "atom":
+        title = f"공모사업 검색: {query}" if query else "공모사업 검색"
+        sys.stdout.write(exports.to_atom(found.rows, title, f"urn:gongmo-watcher:search:{query}", "", now, today))
+    elif not found.rows:
+        click.echo("no announcements found")
+        return
+    else:
+        for line in _table(found.rows, today):
+            click.echo(term(line))
+        click.echo(more if found.total > len(found.rows) else f"{found.total} found")
+        return
+    sys.stdout.flush()
+    if found.total > len(found.rows):
+        click.echo(more, err=True)
+
+
+@command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the web desk: calls closing soon, search with exports, the health of every source.
+
+    / shows open matched calls closest deadline first; /search?q=QUERY&source=ID&rule=NAME&since=DATE
+    searches, with format=csv|json|atom for exports; /status shows every configured source and the
+    alerts pending per channel.
+
+    Example: watcher serve --port 8080
+    """
+    from .config import config_fingerprint, load_config
+    from .web import serve as serve_web
+    from .web.app import ReloadingConfig
+
+    store = open_existing_store()  # migrates an existing database once; creates none
+    store.close()
+    load()  # a broken sources.yaml / rules.yaml is reported before serving
+    config = ReloadingConfig(setting("sources"), setting("rules"), load_config, config_fingerprint)
+    click.echo(f"serving http://{host}:{port}/", err=True)
+    serve_web(str(store.path), host, port, config=config)

@@ -1,0 +1,139 @@
+"""Exports of a search, shared by the web page (`format=csv|json|atom`) and `watcher search`
+(`--csv`, `--json`, `--atom`). Pure: rows in (as Store.find returns them), text out.
+
+- CSV: UTF-8 with a byte order mark (Excel then reads Korean right), columns published, deadline,
+  D-day, title, agency, source name, rules, link.
+- JSON: one array of objects (source, source_name, id, title, link, summary, published, deadline,
+  d_day, agency, rules, first_seen).
+- Atom (RFC 4287): one entry per announcement, newest first, so a saved search is a feed a reader
+  subscribes to; entry ids are stable tag: URIs of (source, id).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree as ET
+
+from ..notify import d_day
+from ..search import KST
+
+BOM = "\ufeff"
+CSV_COLUMNS = ("published", "deadline", "D-day", "title", "agency", "source name", "rules", "link")
+FORMATS = {  # format -> (media type, file extension)
+    "csv": ("text/csv", "csv"),
+    "json": ("application/json", "json"),
+    "atom": ("application/atom+xml", "atom"),
+}
+ATOM_NS = "http://www.w3.org/2005/Atom"
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _labels(rules: list[str], labels: Mapping[str, str] | None) -> list[str]:
+    return [(labels or {}).get(r) or r for r in rules]
+
+
+def _minute(value: str | None) -> str:
+    """An ISO time as `2026-11-19 09:00` (Korea time) for spreadsheets; a bare date stays a date."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if len(value) <= 10:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(KST)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([
+            _minute(row.get("published") or row.get("first_seen")), row.get("deadline") or "",
+            d_day(row.get("deadline"), today) or "", row.get("title") or "", row.get("agency") or "",
+            row.get("source_name") or row.get("source") or "", ", ".join(_labels(row.get("rules") or [], labels)),
+            row.get("link") or "",
+        ])
+    return BOM + out.getvalue()
+
+
+def json_rows(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    keys = ("source", "source_name", "id", "title", "link", "summary", "published", "deadline")
+    return [{**{k: row.get(k) for k in keys}, "d_day": d_day(row.get("deadline"), today),
+             "agency": row.get("agency"), "rules": list(row.get("rules") or []), "first_seen": row.get("first_seen")}
+            for row in rows]
+
+
+def to_json(rows: list[dict[str, Any]], today: date) -> str:
+    return json.dumps(json_rows(rows, today), ensure_ascii=False, indent=2) + "\n"
+
+
+def _xml(text: object) -> str:
+    return _NOT_XML.sub("\ufffd", "" if text is None else str(text))
+
+
+def _rfc3339(value: str | None, fallback: datetime) -> str:
+    try:
+        moment = datetime.fromisoformat(value) if value else fallback
+    except ValueError:
+        moment = fallback
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=KST)
+    return moment.isoformat(timespec="seconds")
+
+
+def entry_id(row: Mapping[str, Any]) -> str:
+    return f"tag:gongmo-watcher,2026:{quote(str(row.get('source')), safe='')}/{quote(str(row.get('id')), safe='')}"
+
+
+def to_atom(rows: list[dict[str, Any]], title: str, self_url: str, page_url: str, now: datetime, today: date,
+            labels: Mapping[str, str] | None = None, link_of: Any = None) -> str:
+    """An Atom feed of the rows. link_of(row) -> the link to publish (None: none), default row["link"]."""
+    ET.register_namespace("", ATOM_NS)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+
+    def sub(parent: ET.Element, tag: str, text: object = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", {k: _xml(v) for k, v in attrs.items()})
+        if text is not None:
+            el.text = _xml(text)
+        return el
+
+    sub(feed, "title", title)
+    sub(feed, "id", self_url)
+    sub(feed, "link", rel="self", href=self_url, type=FORMATS["atom"][0])
+    sub(feed, "link", rel="alternate", href=page_url, type="text/html")
+    sub(feed, "updated", max((_rfc3339(r.get("first_seen"), now) for r in rows), default=_rfc3339(None, now)))
+    sub(sub(feed, "author"), "name", "gongmo-watcher")
+    sub(feed, "generator", "gongmo-watcher")
+    for row in rows:
+        entry = sub(feed, "entry")
+        sub(entry, "title", row.get("title") or "(제목 없음)")
+        sub(entry, "id", entry_id(row))
+        link = link_of(row) if link_of else row.get("link")
+        if link:
+            sub(entry, "link", rel="alternate", href=link)
+        sub(entry, "published", _rfc3339(row.get("published") or row.get("first_seen"), now))
+        sub(entry, "updated", _rfc3339(row.get("first_seen") or row.get("published"), now))
+        sub(sub(entry, "author"), "name", row.get("agency") or row.get("source_name") or row.get("source"))
+        for rule in _labels(row.get("rules") or [], labels):
+            sub(entry, "category", term=rule)
+        lines = [f"출처: {row.get('source_name') or row.get('source')}"]
+        if row.get("agency"):
+            lines.append(f"기관: {row['agency']}")
+        if row.get("deadline"):
+            lines.append(f"마감: {row['deadline']} ({d_day(row['deadline'], today)})")
+        if row.get("summary"):
+            lines.append(str(row["summary"]))
+        sub(entry, "summary", "\n".join(lines), type="text")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
