@@ -19,6 +19,7 @@ from watcher.config import (
     parse_size,
 )
 from watcher.errors import ConfigError
+from watcher.yamlcheck import UnitMissing
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 
@@ -156,7 +157,14 @@ SOURCE_CASES = [
     ("encoding", src("    url: https://x.kr/\n    encoding: euc-kr2\n"), "4: unknown encoding 'euc-kr2'"),
     ("interval too short", src("    url: https://x.kr/\n    interval: 500ms\n"),
      "4: 'interval': invalid duration '500ms' (use e.g. 30s, 10m, 2h, 1d)"),
-    ("interval below 1s", src("    url: https://x.kr/\n    interval: 0.5\n"), "4: 'interval' must be at least 1s"),
+    ("interval under a minute", src("    url: https://x.kr/\n    interval: 30s\n"),
+     "4: 'interval' must be at least 1m (a source is polled at most once a minute)"),
+    ("interval without unit", src("    url: https://x.kr/\n    interval: 10\n"),
+     "4: interval: 10 needs a unit: 10d, 10h, 10m or 10s"),
+    ("timeout without unit", src("    url: https://x.kr/\n    timeout: 1.5\n"),
+     "4: timeout: 1.5 needs a unit: 1.5d, 1.5h, 1.5m or 1.5s"),
+    ("quoted number without unit", src("    url: https://x.kr/\n    alert_after: \"90\"\n"),
+     "4: alert_after: 90 needs a unit: 90d, 90h, 90m or 90s"),
     ("timeout zero", src("    url: https://x.kr/\n    timeout: 0s\n"), "4: 'timeout' must be greater than 0"),
     ("max_bytes unit", src("    url: https://x.kr/\n    max_bytes: 10XB\n"),
      "4: 'max_bytes': invalid size '10XB' (use e.g. 512KB, 10MB, 1GB)"),
@@ -235,6 +243,8 @@ RULE_CASES = [
      "2: each synonym group must be a list of strings, e.g. [강소특구, 강소연구개발특구]"),
     ("synonym empty word", "synonyms:\n  - [a, '']\nrules: []\n", "2: 'synonyms' has an empty entry"),
     ("defaults key", "defaults:\n  digest: 3\nrules: []\n", "2: unknown key 'digest' (did you mean 'digest_over'?)"),
+    ("max_age without unit", "defaults:\n  channel: '#a'\n  max_age: 14\nrules: []\n",
+     "3: max_age: 14 needs a unit: 14d, 14h, 14m or 14s"),
     ("defaults max_age", "defaults:\n  max_age: 2 weeks ago\nrules: []\n",
      "2: 'max_age': invalid duration '2 weeks ago' (use e.g. 30s, 10m, 2h, 1d)"),
     ("defaults digest_over", "defaults:\n  digest_over: five\nrules: []\n",
@@ -321,7 +331,7 @@ def test_source_defaults_applied_and_overridden(tmp_path):
         enabled: false
         tags: [rnd, 특구]
         interval: 1h
-        timeout: 1.5
+        timeout: 1.5s
         max_bytes: 2MiB
         alert_after: 1d
         encoding: euc-kr
@@ -419,7 +429,7 @@ def test_rule_defaults_when_file_has_none(tmp_path):
 
 @pytest.mark.parametrize("value, seconds", [
     ("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), ("14d", 14 * 86400), ("1w", 7 * 86400),
-    ("1h30m", 5400), (" 90 ", 90), ("1.5h", 5400), ("10 min", 600), (45, 45), (2.5, 2.5), ("0s", 0),
+    ("1h30m", 5400), (" 90s ", 90), ("1.5h", 5400), ("10 min", 600), ("0s", 0),
 ])
 def test_parse_duration(value, seconds):
     assert parse_duration(value) == seconds and isinstance(parse_duration(value), float)
@@ -428,6 +438,12 @@ def test_parse_duration(value, seconds):
 @pytest.mark.parametrize("value", ["", "10x", "m", "-5s", "5s ago", "1h-", True, None, [1], -1])
 def test_parse_duration_rejects(value):
     with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [14, 2.5, "14", " 90 ", "0"])
+def test_parse_duration_refuses_bare_numbers(value):
+    with pytest.raises(UnitMissing, match=r"needs a unit: \S+d, \S+h, \S+m or \S+s$"):
         parse_duration(value)
 
 
@@ -542,3 +558,20 @@ def test_contract_example_without_its_key(tmp_path):
         shutil.copy(FIXTURES / name, tmp_path / name)
     _, problems, notes = check(tmp_path / "contract_sources.yaml", tmp_path / "contract_rules.yaml", {})
     assert problems == [f"{tmp_path / 'contract_sources.yaml'}:15: environment variable DATA_GO_KR_KEY is not set"]
+
+
+def test_check_names_the_unit_a_bare_duration_needs(tmp_path):
+    from click.testing import CliRunner
+
+    from watcher.cli import cli
+
+    sources = "defaults:\n  interval: 10\nsources:\n  - id: a\n    url: https://x.kr/\n    timeout: 20\n"
+    rules = "defaults:\n  max_age: 14\nrules:\n  - name: r\n    any: [a]\n"
+    s, r = write(tmp_path, sources, rules)
+    result = CliRunner().invoke(cli, ["--sources", s, "--rules", r, "check"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{s}:2: interval: 10 needs a unit: 10d, 10h, 10m or 10s",
+        f"{s}:6: timeout: 20 needs a unit: 20d, 20h, 20m or 20s",
+        f"{r}:2: max_age: 14 needs a unit: 14d, 14h, 14m or 14s",
+    ]

@@ -188,7 +188,7 @@ def test_degraded_alerts_once_after_alert_after_and_once_on_recovery(store):
     assert poll(store, source, broken, NOW) == []  # degraded, but not for an hour yet
     assert poll(store, source, broken, NOW + timedelta(minutes=59)) == []
     texts = poll(store, source, broken, NOW + timedelta(minutes=61))
-    assert texts == ["소스 '부산테크노파크 사업공고' (btp): 2026-12-01T10:00부터 항목 필드가 비어 있습니다 — "
+    assert texts == ["소스 '부산테크노파크 사업공고' (btp): 2026-12-01 10:00 KST부터 항목 필드가 비어 있습니다 — "
                      "published (td.regdate): 항목 3개 모두 값이 없음. 항목은 계속 저장됩니다. "
                      "선택자를 확인하세요 (`watcher sources test btp`)."]
     assert poll(store, source, broken, NOW + timedelta(hours=5)) == []

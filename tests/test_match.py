@@ -286,9 +286,9 @@ def test_backtest_rows():
             _ann(id="2", title="기타")]
     assert backtest(matcher, iter(anns)) == [
         {"rule": "a", "source": "ntis", "id": "1", "title": "의료기기 공고", "link": "https://x/1",
-         "published": "2026-09-01T09:00:00+09:00", "channel": "#a", "keywords": ["의료기기"]},
+         "published": "2026-09-01T09:00:00+09:00", "channel": "#a", "words": ["의료기기 (제목)"]},
         {"rule": "b", "source": "ntis", "id": "1", "title": "의료기기 공고", "link": "https://x/1",
-         "published": "2026-09-01T09:00:00+09:00", "channel": "#gongmo", "keywords": ["공고"]},
+         "published": "2026-09-01T09:00:00+09:00", "channel": "#gongmo", "words": ["공고 (제목)"]},
     ]
     assert [r["rule"] for r in backtest(matcher, anns, rule="b")] == ["b"]
     with pytest.raises(WatcherError, match="no rule named 'c'"):

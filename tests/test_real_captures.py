@@ -139,7 +139,7 @@ def test_btp_titles_are_not_doubled_and_carry_dates_and_deadlines(polled):
     text = (real_dir() / "btp/bizsupport-btp_list.html").read_text(encoding="utf-8")
     table = text[text.index('<table class="bdListTbl">'):]
     rows = re.findall(
-        r"<a href='([^']+)'>\s*<span class=\"titleHover\">[^<]*</span>\s*<span class=\"subjectWr\">([^<]*)</span>"
+        r"<a href='([^']+)'>\s*<span class=\"titleHover\">([^<]*)</span>\s*<span class=\"subjectWr\">[^<]*</span>"
         r".*?<td class=\"period\">(.*?)</td>.*?<td class=\"date\">([^<]*)</td>",
         table[: table.index("</table>")], re.S)
     assert len(rows) >= 10
@@ -154,6 +154,8 @@ def test_btp_titles_are_not_doubled_and_carry_dates_and_deadlines(polled):
     technodoctor = got[page + "?mCode=MN013&mode=view&mgr_seq=16&board_seq=9579787"]
     assert technodoctor.title == "2025년 산업기술단지 거점기능강화사업 「현장애로지원 기술닥터제 수요기업」 모집 공고"
     assert (technodoctor.published, technodoctor.deadline) == ("2025-04-04T00:00:00+09:00", "2025-12-31")
+    standup = got[page + "?mCode=MN013&mode=view&mgr_seq=16&board_seq=9579896"]
+    assert standup.title.endswith("Stand-up 맞춤지원 참여기업 모집 공고(상반기)")  # whole, not the list's `공고...`
 
 
 # ---- NTIS RSS: appdue deadline, category agency; agency searchable -------------------------------
@@ -181,6 +183,7 @@ def test_search_by_agency_name_finds_the_agencys_calls(polled):
     rows = w.json("search", "연구개발특구진흥재단", "--limit", "100")
     assert wanted <= {r["id"] for r in rows if r["source"] == "ntis"}
     assert {r["id"] for r in store.search("", agency="연구개발특구진흥재단", limit=100)} == wanted
+    assert {r["id"] for r in w.json("search", "", "--agency", "연구개발특구 진흥재단", "--limit", "100")} == wanted
 
 
 # ---- K-Startup, 기업마당 (data.go.kr XML and the portal's own JSON API) --------------------------

@@ -51,6 +51,7 @@ def items(start: int, per_channel: int) -> list[tuple[str, str]]:
 
 
 def sources(base: str, interval: str = "10m", count: int = 1, timeout: str = "2s") -> str:
+    """sources.yaml; an edit of the interval makes `run` reload and poll the sources at once."""
     lines = [f"defaults:\n  interval: {interval}\n  timeout: {timeout}\nsources:\n"]
     lines += [f"  - id: s{i}\n    url: {base}/s{i}.xml\n" for i in range(count)]
     return "".join(lines)
@@ -154,14 +155,14 @@ def hold_write_lock(db: Path) -> subprocess.Popen[str]:
 
 def test_run_outlives_a_write_lock_held_past_the_busy_timeout(tmp_path, feeds, slack):
     w = make(tmp_path, feeds, slack, per_channel=1, WATCHER_BUSY_TIMEOUT="1")
-    w.write("sources.yaml", sources(feeds.base, interval="1s"))
     runner = w.popen("run")
     assert wait_for(lambda: len(slack.messages) == 4, 20)
     db = tmp_path / "db" / "watcher.db"
 
     locker = hold_write_lock(db)
     feeds.set("/s0.xml", rss(feeds.base, items(0, 1) + items(50, 1)))  # four new alerts while locked
-    time.sleep(3)  # `run` polls every second: its rounds fail on the lock meanwhile
+    w.write("sources.yaml", sources(feeds.base, interval="11m"))  # `run` reloads, polls now
+    time.sleep(3)  # its rounds fail on the lock meanwhile
     once = w("once", timeout=30)  # and the lock is held for the whole of `once`, well past 1 s
     assert once.returncode == 1
     assert once.stderr.strip().splitlines() == [
@@ -203,13 +204,13 @@ def fill_disk(path: Path) -> None:
 def test_run_outlives_a_full_disk_and_delivers_afterwards(tmp_path, feeds, slack, small_disk):
     db = small_disk / "watcher.db"
     w = make(tmp_path, feeds, slack, per_channel=1, db=db, WATCHER_BUSY_TIMEOUT="1")
-    w.write("sources.yaml", sources(feeds.base, interval="1s"))
     runner = w.popen("run")
     assert wait_for(lambda: len(slack.messages) == 4, 20)
 
     fill_disk(small_disk / "filler")
     big = "의료 " * 50_000  # 350 KB of summary: the WAL must grow, and there is no room
     feeds.set("/s0.xml", rss(feeds.base, items(0, 1) + items(50, 1), extra=big, extra_for=1))
+    w.write("sources.yaml", sources(feeds.base, interval="11m"))  # `run` reloads, polls now
     time.sleep(4)
     assert runner.poll() is None, "run died on a full disk"
     assert len(slack.messages) == 4  # nothing could be stored yet

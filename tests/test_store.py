@@ -51,7 +51,7 @@ def test_fresh_database_creates_folder_tables_and_wal(tmp_path: Path) -> None:
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     names = [m.name for m in migrations.applied(store.db)]
     assert names[:3] == ["0001_tables", "0002_search_index", "0003_meta"] and not migrations.pending(store.db)
-    assert {"0004_text_agency", "0005_health", "0007_claims"} <= set(names)
+    assert {"0004_text_agency", "0005_health", "0006_rematch", "0007_claims"} <= set(names)
     assert "meta" in store.db.table_names()
 
 
@@ -145,12 +145,13 @@ def test_no_second_alert_after_restart(tmp_path: Path) -> None:
 
 def test_pending_alert_gains_new_rules(store: Store) -> None:
     store.ingest(NTIS, [(ann(), [hit("zones", "#g", "특구")])], NOW, MAX_AGE)
-    store.ingest(NTIS, [(ann(), [hit("zones", "#g", "강소특구"), Hit("rnd", "#g", ("R&D",), "<!here>")])],
-                 NOW, MAX_AGE)
+    store.ingest(NTIS, [(ann(), [Hit("zones", "#g", ("강소특구",), words=(("title", "강소특구"),)),
+                                 Hit("rnd", "#g", ("R&D",), "<!here>")])], NOW, MAX_AGE)
     (alert,) = store.pending_alerts(NOW)
     assert alert["rules"] == [
-        {"rule": "zones", "keywords": ["특구", "강소특구"], "mention": None},
-        {"rule": "rnd", "keywords": ["R&D"], "mention": "<!here>"},
+        {"rule": "zones", "keywords": ["특구", "강소특구"], "mention": None,
+         "words": [{"field": "title", "text": "강소특구"}]},
+        {"rule": "rnd", "keywords": ["R&D"], "mention": "<!here>", "words": []},
     ]
 
 
@@ -240,7 +241,7 @@ def test_outbox_rows_carry_the_announcement(store: Store) -> None:
     assert (first["published"], first["deadline"], first["agency"]) == ("2026-11-19T09:00:00+09:00", "2026-12-01",
                                                                         "연구개발특구진흥재단")
     assert first["source_name"] == "NTIS 국가R&D 사업공고" and first["source"] == "ntis"
-    assert second["rules"] == [{"rule": "devices", "keywords": ["의료기기"], "mention": None}]
+    assert second["rules"] == [{"rule": "devices", "keywords": ["의료기기"], "mention": None, "words": []}]
 
 
 def test_retry_and_sent_marks(tmp_path: Path) -> None:

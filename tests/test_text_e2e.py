@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import threading
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+import requests
 
 from tests.e2e import KST, Watcher
 from tests.feed_server import FeedServer
 from tests.slack_server import SlackServer
 from watcher.notify import build_message
+from watcher.web import serve
 
 TITLE = "ㅇ 접수기간 안내 ㅣ ① 의료기기 실증… 공모 ㈜ＡＩ"
 RULES = """\
@@ -67,6 +72,26 @@ def test_published_characters_come_back_from_search_json_and_slack(watcher, feed
     (message,) = slack.messages
     assert TITLE in message["text"]
     assert TITLE in json.dumps(message["blocks"], ensure_ascii=False)
+    page = _web_page(watcher.folder / "db" / "watcher.db", "의료기기")
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page))  # matched words are wrapped in <mark>
+    assert TITLE in shown and "\u110b" not in page  # U+3147 shown, not its NFKC jamo U+110B
+
+
+def _web_page(db, query: str) -> str:
+    """The search page of `watcher serve` on this database, over real HTTP."""
+    ready, holder = threading.Event(), []
+    thread = threading.Thread(target=serve, args=(str(db), "127.0.0.1", 0), daemon=True,
+                              kwargs={"on_ready": lambda server: (holder.append(server), ready.set())})
+    thread.start()
+    assert ready.wait(10)
+    try:
+        port = holder[0].server_address[1]
+        answer = requests.get(f"http://127.0.0.1:{port}/search", params={"q": query}, timeout=10)
+        assert answer.status_code == 200
+        return answer.text
+    finally:
+        holder[0].shutdown()
+        thread.join(10)
 
 
 def test_payload_builder_shows_the_title_as_published():

@@ -102,7 +102,7 @@ def test_matched_words_are_highlighted_in_title_and_snippet(base: str) -> None:
     snippet = re.search(r'<div class="snippet">(.*?)</div>', row).group(1)
     assert snippet.startswith("…")  # the snippet is cut around the searched word
     assert "<mark>의료기기</mark> <mark>제조기업</mark> 및 연구기관" in snippet
-    assert '<span class="rule" title="medical">의료기기</span>' in row  # the rule's label, not its slug
+    assert '<span class="rule" title="medical">의료기기<span class="words">' in row  # the rule's label, not its slug
 
 
 def test_root_is_the_closing_soon_view(base: str) -> None:

@@ -2,8 +2,9 @@
 
 Pure functions over iterables of announcements; the caller reads them from the store.
 A row is one rule matching one announcement:
-`{rule, source, id, title, link, published, channel, keywords}` (keywords: list, as written in
-rules.yaml). Rows come in the order of the announcements, then of the rules.
+`{rule, source, id, title, link, published, channel, words}`: words are the item's words the rule
+matched, `["강소연구개발특구 (제목)", …]` (never a keyword as written, which may be a regex).
+Rows come in the order of the announcements, then of the rules.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from watcher.errors import WatcherError
+from watcher.explain import word_label
 from watcher.match import Matcher
 from watcher.models import Announcement, Hit
 
@@ -27,7 +29,7 @@ def _row(ann: Announcement, hit: Hit) -> Row:
         "link": ann.link,
         "published": ann.published,
         "channel": hit.channel,
-        "keywords": list(hit.keywords),
+        "words": [word_label(f, t) for f, t in hit.words],
     }
 
 
@@ -57,8 +59,8 @@ def diff(old: Matcher, new: Matcher, announcements: Iterable[Announcement]) -> d
 
     Returns `{"added": rows, "dropped": rows, "kept": n}`: a row is added when the new rules
     match (rule, announcement, channel) and the old ones do not, dropped the other way round;
-    `kept` counts the rows both produce (their keywords may differ). Rows of `added` carry the
-    new rules' channel and keywords, rows of `dropped` the old ones'. Renaming a rule shows as
+    `kept` counts the rows both produce (their words may differ). Rows of `added` carry the
+    new rules' channel and words, rows of `dropped` the old ones'. Renaming a rule shows as
     all its rows dropped under the old name and added under the new.
     """
     added: list[Row] = []

@@ -227,19 +227,16 @@ def once(only: tuple[str, ...]) -> None:
     if unknown:
         raise click.BadParameter(f"unknown source id: {', '.join(unknown)}", param_hint="--source")
     store = open_store()
-    remember_rules(store, cfg)
     report = run_once(cfg, store, make_sender(os.environ), list(only) or None)
+    if report.rematch is not None and report.rematch.checked:
+        m = report.rematch
+        click.echo(f"rules changed: {m.checked} stored announcements matched again, {m.changed} changed, "
+                   f"{m.alerts_queued} alerts queued")
     for r in report.sources:
         detail = r.error if r.error else f"{r.items} items, {r.new} new, {r.alerts} alerts queued"
         click.echo(term(f"{r.id:<20} {r.status:<12} {detail}"))
     d = report.delivery
     click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))
-
-
-def remember_rules(store: Any, cfg: Config) -> None:
-    """Keep the text of the rules in force, for `rules test --diff`."""
-    text = Path(cfg.rules_path).read_text(encoding="utf-8")
-    store.db["meta"].upsert({"key": "rules_in_force", "value": text}, pk="key")
 
 
 @command()
@@ -253,13 +250,10 @@ def run() -> None:
 
     cfg = load()
     store = open_store()
-    remember_rules(store, cfg)
     sources_path, rules_path = setting("sources"), setting("rules")
 
     def reload() -> Config:
-        new = config_mod.load_config(sources_path, rules_path)
-        remember_rules(store, new)
-        return new
+        return config_mod.load_config(sources_path, rules_path)
 
     runner = Runner(cfg, store, make_sender(os.environ), reload=reload,
                     fingerprint=lambda: config_mod.config_fingerprint(sources_path, rules_path))
@@ -315,8 +309,8 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
         return
     for row in rows:
         mark = {"added": "+ ", "dropped": "- "}.get(row.get("change", ""), "")
-        keywords = ", ".join(row.get("keywords") or [])
-        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({keywords})"))
+        words = ", ".join(row.get("words") or [])
+        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({words})"))
     click.echo(f"{len(rows)} {'changes' if diff else 'matches'}")
 
 

@@ -102,7 +102,8 @@ def _source_defaults(ctx: Ctx, data: Mapping) -> dict[str, Any]:
 
 
 def _source_settings(ctx: Ctx, m: Mapping, line: int) -> dict[str, Any]:
-    return {"interval": get_duration(ctx, m, "interval", line, 1, "at least 1s"),
+    return {"interval": get_duration(ctx, m, "interval", line, 60,
+                                     "at least 1m (a source is polled at most once a minute)"),
             "timeout": get_duration(ctx, m, "timeout", line),
             "max_bytes": get_size(ctx, m, "max_bytes", line),
             "alert_after": get_duration(ctx, m, "alert_after", line, 0, "0 or more"),
@@ -403,7 +404,8 @@ def check(sources_path: PathLike, rules_path: PathLike,
     notes = sctx.lines(sctx.notes, "note: ") + rctx.lines(rctx.notes, "note: ")
     if problems or ruleset is None:
         return None, problems, notes
-    config = Config(sources=sources, rules=ruleset, sources_path=sctx.path, rules_path=rctx.path)
+    config = Config(sources=sources, rules=ruleset, sources_path=sctx.path, rules_path=rctx.path,
+                    rules_text=rctx.text)
     return config, problems, notes
 
 

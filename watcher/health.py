@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from . import opstext
 from .models import Announcement, Config, Source
 
 KST = ZoneInfo("Asia/Seoul")
@@ -291,7 +292,7 @@ def alerts(source: Source, row: dict[str, Any], now: datetime) -> Alerts:
             health = PollHealth.from_json(row.get("health"))
             why = "; ".join(p.korean() for p in health.problems) if health else ""
             out.messages.append((f"ops:degraded:{source.id}:{since}",
-                                 f"소스 {label}: {since[:16]}부터 항목 필드가 비어 있습니다 — {why}. "
+                                 f"소스 {label}: {opstext.kst(since)}부터 항목 필드가 비어 있습니다 — {why}. "
                                  "항목은 계속 저장됩니다. 선택자를 확인하세요 (`watcher sources test "
                                  f"{source.id}`)."))
             out.flags["degraded_alerted"] = 1

@@ -14,11 +14,13 @@ digits written together in a keyword must be together in the text (`AI` does not
 Hangul matches inside words (`의료기기를`). An end of a keyword that is a Latin letter or digit must
 not touch a Latin letter or digit in the text: `AI` matches `의료AI`, `AI-based`, `(AI)`, but not
 `maintain` or `AIDS`. `re:` keywords are Python regexes searched case-insensitively on the
-normalised text, spaces kept.
+normalised text, spaces kept. Each hit explains itself with the item's words (`Hit.words`): per
+matched keyword, the field and the text there as the source published it, never the pattern.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -28,6 +30,7 @@ from typing import Any
 from watcher.models import Announcement, Hit, Rule, RuleSet
 
 FIELDS = ("title", "summary", "agency", "link")
+WORD_MAX = 80  # characters of matched text kept per word (a regex may match a long stretch)
 
 # Middle dots NFKC leaves apart (ㆍ U+318D becomes U+119E under NFKC; ･ becomes ・), and
 # invisible characters that would split a word.
@@ -153,6 +156,25 @@ def _anchors(pattern: re.Pattern[str]) -> list[str] | None:
 
     found = required(tree)
     return sorted(found) if found else None
+
+
+def original_text(raw: str, norm: str, start: int, end: int) -> str:
+    """The words of `raw` (as published) behind `norm[start:end]`, where norm = normalize(raw);
+    white space collapsed. Falls back to the normalised piece when the two cannot be lined up
+    (NFKC joining characters, e.g. conjoining jamo)."""
+    pos, begin, piece = 0, None, None
+    for i, ch in enumerate(raw):
+        size = len(normalize(ch))
+        if begin is None and pos + size > start:
+            begin = i
+        pos += size
+        if pos >= end and begin is not None:
+            piece = raw[begin:i + 1]
+            break
+    wanted = norm[start:end]
+    if piece is None or _squash(normalize(piece)) != _squash(wanted):
+        piece = wanted
+    return " ".join(piece.split())[:WORD_MAX]
 
 
 def keyword_problem(keyword: str) -> str | None:
@@ -353,27 +375,54 @@ class Matcher:
                         atoms.add(atom.id)
         return found
 
-    def _evaluate(self, c: _Compiled, atoms: set[int]) -> Hit | None:
-        """The rule's verdict given the atoms found in its fields (sources already checked)."""
+    def _evaluate(self, c: _Compiled, atoms: set[int]) -> tuple[Hit, tuple[_Keyword, ...]] | None:
+        """The rule's verdict given the atoms found in its fields (sources already checked): its
+        hit (without words) and the keywords that earned it, or None."""
         if not atoms.isdisjoint(c.none_atoms):
             return None
         for kw in c.all:
             if atoms.isdisjoint(kw.atoms):
                 return None
-        matched = tuple(kw.text for kw in c.any if not atoms.isdisjoint(kw.atoms))
+        matched = tuple(kw for kw in c.any if not atoms.isdisjoint(kw.atoms))
         if c.any and not matched:
             return None
-        key = (c.index, matched)
+        key = (c.index, tuple(kw.text for kw in matched))
         hit = self._hits.get(key)  # Hits are immutable: one per rule and keywords is enough
         if hit is None:
             if len(self._hits) > 100_000:
                 self._hits.clear()
-            keywords = tuple(dict.fromkeys([*matched, *(kw.text for kw in c.all)]))
+            keywords = tuple(dict.fromkeys([*key[1], *(kw.text for kw in c.all)]))
             hit = self._hits[key] = Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention)
-        return hit
+        return hit, (*matched, *c.all)
+
+    def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement) -> Hit:
+        """The hit with the item's words: per keyword, the first of the rule's fields it matched
+        in and the text it matched there (earliest, then longest, of its synonyms' matches)."""
+        hit, keywords = verdict
+        texts: dict[str, str] = {}
+        words: list[tuple[str, str]] = []
+        for kw in keywords:
+            for f in c.fields:
+                raw = getattr(ann, f, None) or ""
+                if not raw:
+                    continue
+                norm = texts.get(f)
+                if norm is None:
+                    norm = texts[f] = normalize(raw.replace("\0", " "))
+                best: tuple[int, int] | None = None
+                for atom_id in sorted(kw.atoms):
+                    m = self._atoms[atom_id].pattern.search(norm)
+                    if m and m.end() > m.start() and (best is None or (m.start(), -m.end()) < (best[0], -best[1])):
+                        best = (m.start(), m.end())
+                if best is not None:
+                    word = (f, original_text(raw, norm, *best))
+                    if word not in words:
+                        words.append(word)
+                    break
+        return dataclasses.replace(hit, words=tuple(words))
 
     def match(self, ann: Announcement) -> list[Hit]:
-        """Hits of every matching rule, in rules.yaml order."""
+        """Hits of every matching rule, in rules.yaml order, each with the item's words."""
         present = self._present(ann, self._fields)
         triggered = self._triggered
         candidates: set[int] = set()
@@ -393,9 +442,9 @@ class Matcher:
             if atoms is None:
                 atoms = unions[c.fields] = (present[c.fields[0]] if len(c.fields) == 1 else
                                             set().union(*(present[f] for f in c.fields)))
-            hit = self._evaluate(c, atoms)
-            if hit is not None:
-                hits.append(hit)
+            verdict = self._evaluate(c, atoms)
+            if verdict is not None:
+                hits.append(self._explain(c, verdict, ann))
         return hits
 
     def match_rule(self, name: str, ann: Announcement) -> Hit | None:
@@ -404,7 +453,8 @@ class Matcher:
         if c.sources is not None and ann.source not in c.sources:
             return None
         present = self._present(ann, c.fields)
-        return self._evaluate(c, set().union(*present.values()))
+        verdict = self._evaluate(c, set().union(*present.values()))
+        return None if verdict is None else self._explain(c, verdict, ann)
 
     @property
     def rule_names(self) -> tuple[str, ...]:

@@ -90,6 +90,10 @@ class Hit:
     channel: str
     keywords: tuple[str, ...]  # the keywords (as written in rules.yaml) that matched
     mention: str | None = None
+    # What the item says where it matched: (field, text as the source published it), e.g.
+    # ("title", "강소연구개발특구"); shown to people instead of keywords (which may be regexes).
+    # An explanation, not part of the verdict: two hits of the same rule and keywords are equal.
+    words: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class Config:
     rules: RuleSet
     sources_path: str = "sources.yaml"
     rules_path: str = "rules.yaml"
+    rules_text: str | None = None  # rules.yaml exactly as parsed (what `rules_in_force` records)
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources if s.id == source_id), None)

@@ -2,7 +2,7 @@
 
 Every piece of source text (title, agency, source name, link, ops text) is escaped for Slack
 mrkdwn (`&`, `<`, `>`) in the `text` fallback and in every block, and links are rebuilt so that
-nothing from a feed can mention people or forge a link. Rule names and keywords are escaped too;
+nothing from a feed can mention people or forge a link. Rule names and matched words are escaped too;
 only a rule's `mention` (from rules.yaml, trusted) is put in verbatim.
 """
 
@@ -12,6 +12,8 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from .explain import hit_words
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -107,11 +109,12 @@ def _linked(title: str, url: str | None) -> str:
 
 
 def _rules_line(rules: list[dict[str, Any]]) -> str:
+    """`규칙: *gangso* (강소연구개발특구 (제목), 연구개발특구진흥재단 (기관))`: the item's words, never a pattern."""
     parts = []
     for rule in rules:
         name = escape(_clip(str(rule.get("rule") or "?"), 80))
-        keywords = [escape(_clip(str(k), 60)) for k in (rule.get("keywords") or [])][:10]
-        parts.append(f"*{name}*" + (f" ({', '.join(keywords)})" if keywords else ""))
+        words = [escape(_clip(w, 60)) for w in hit_words(rule)][:10]
+        parts.append(f"*{name}*" + (f" ({', '.join(words)})" if words else ""))
     return _clip("규칙: " + " · ".join(parts), SECTION_MAX) if parts else ""
 
 

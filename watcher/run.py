@@ -29,6 +29,7 @@ from .fetch import FetchResult, FetchState, fetch, make_session
 from .health import backoff_delay, needs_full_read, poll_health
 from .match import Matcher
 from .models import Config, Source
+from .rematch import RematchReport, apply_rules
 from .store import KST, Store
 from .workers import Items, ParsePool, safe_parse_and_match
 
@@ -109,6 +110,12 @@ def finish(polled: Polled, outcome: Items | SourceError) -> Polled:
     return polled
 
 
+def _reading(source: Source) -> tuple:
+    """What decides how a source's answer is read into announcements."""
+    return (source.url, source.kind, source.items, sorted(source.fields.items()), sorted(source.headers.items()),
+            source.encoding, repr(source.paging))
+
+
 class Cycle:
     """Shared machinery for `once` and `run`: session, pool, matcher and the store."""
 
@@ -119,15 +126,26 @@ class Cycle:
         self.limiter = HostLimiter()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll")
         self.states: dict[str, dict] = {}  # rows cached for one `poll_all`
-        self.set_config(config)
-        self.refetch.clear()  # only a reload forces whole re-reads; the first cycle uses conditional GET
-
-    def set_config(self, config: Config) -> None:
-        """Use a new config; the next poll of every source re-reads it whole, so edited rules
-        apply to the items a source lists now, not only to items that appear later."""
+        self.refetch: set[str] = set()  # sources to re-read whole at their next poll
         self.config = config
         self.matcher = Matcher(config.rules)
-        self.refetch: set[str] = {s.id for s in config.sources}
+
+    def set_config(self, config: Config) -> None:
+        """Use a new config. Edited rules reach stored items through `apply_rules` (no fetch);
+        only a source whose own reading changed (url, kind, items, fields, ...) is re-read whole
+        at its next poll, since what it listed before was read the old way."""
+        old = {s.id: s for s in self.config.sources}
+        self.refetch |= {s.id for s in config.sources if s.id in old and _reading(old[s.id]) != _reading(s)}
+        self.config = config
+        self.matcher = Matcher(config.rules)
+
+    def apply_rules(self) -> RematchReport | None:
+        """Edited rules applied to the stored announcements (see watcher/rematch.py)."""
+        report = apply_rules(self.store, self.config, self.clock(), self.matcher)
+        if report is not None and report.checked:
+            log.warning("rules changed: %d stored announcements matched again (%d changed), %d alerts "
+                        "queued in %.1fs", report.checked, report.changed, report.alerts_queued, report.seconds)
+        return report
 
     def load_states(self) -> None:
         """Read every source's row once (a cycle polls them all); rows change only in `record`."""
@@ -273,6 +291,7 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
 class OnceReport:
     sources: list[SourceReport]
     delivery: DeliveryReport
+    rematch: RematchReport | None = None  # when the rules in force were not those of `config`
 
 
 def run_once(config: Config, store: Store, sender: Sender, only: list[str] | None = None,
@@ -281,13 +300,14 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
     sources = [s for s in config.sources if s.enabled and (not only or s.id in only)]
     cycle = Cycle(config, store, clock)
     try:
+        rematch = cycle.apply_rules()
         reports = poll_all(cycle, sources)
     finally:
         cycle.close()
     if not only:  # a full round; `once --source X` does not vouch for the others
         store.record_heartbeat("once", clock(), len(sources), os.getpid())
     delivery = deliver_settled(store, sender, clock, config.rules.digest_over)
-    return OnceReport(reports, delivery)
+    return OnceReport(reports, delivery, rematch)
 
 
 def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime], digest_over: int,
@@ -330,18 +350,27 @@ class Runner:
         self._beat: float | None = None  # monotonic time of the last heartbeat; None: first round running
         self.not_before: dict[str, datetime] = {}
         self.scheduler = schedule.Scheduler()
+        self.jobs: dict[str, tuple[schedule.Job, float]] = {}  # source id -> (job, interval)
         self._seen_print = fingerprint() if fingerprint else None
+        self.cycle.apply_rules()
         self._reschedule(config)
 
     def _reschedule(self, config: Config) -> None:
-        self.scheduler.clear()
+        """A job per enabled source. A source that keeps its interval across a reload keeps its
+        job (a reload polls nothing); a new one, or one with a new interval, is polled now."""
         self._beat_every = min([HEARTBEAT_EVERY] + [s.interval / 4 for s in config.sources if s.enabled])
-        for source in config.sources:
-            if not source.enabled:
+        wanted = {s.id: s for s in config.sources if s.enabled}
+        for source_id, (job, interval) in list(self.jobs.items()):
+            if source_id not in wanted or wanted[source_id].interval != interval:
+                self.scheduler.cancel_job(job)
+                del self.jobs[source_id]
+        for source in wanted.values():
+            if source.id in self.jobs:
                 continue
             low = max(1, int(source.interval * 0.9))
             high = max(low + 1, int(source.interval * 1.1))
-            self.scheduler.every(low).to(high).seconds.do(self._due, source.id)
+            job = self.scheduler.every(low).to(high).seconds.do(self._due, source.id)
+            self.jobs[source.id] = (job, source.interval)
             self._due(source.id)  # first poll now
 
     def _due(self, source_id: str) -> None:
@@ -407,8 +436,11 @@ class Runner:
             return
         self._seen_print = current
         self.cycle.set_config(config)
-        self._reschedule(config)
         log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
+        self.cycle.apply_rules()
+        for source_id in self.cycle.refetch & set(self.jobs):  # read differently now: poll it at once
+            self.scheduler.cancel_job(self.jobs.pop(source_id)[0])
+        self._reschedule(config)
 
     def _heartbeat(self) -> None:
         """Record a completed poll round of `run` (for `status --check`): once every first poll has

@@ -34,6 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import WatcherError
+from .explain import hit_words
 from .match import normalize as _fold
 
 KST = ZoneInfo("Asia/Seoul")
@@ -432,7 +433,10 @@ _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadlin
     a.first_seen, a.last_seen, a.key,
     (SELECT s.name FROM sources s WHERE s.id = a.source) AS source_name,
     (SELECT json_group_array(rule) FROM (SELECT m.rule FROM matches m
-       WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS rules"""
+       WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS rules,
+    (SELECT json_group_array(json_object('rule', rule, 'words', json(coalesce(words, '[]')),
+       'keywords', json(coalesce(keywords, '[]')))) FROM (SELECT m.rule, m.words, m.keywords FROM matches m
+       WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS matched"""
 
 
 def agency_folded(agency: str | None) -> str:
@@ -467,6 +471,8 @@ def search(conn: sqlite3.Connection, query: str, since: str | date | None = None
     rows = list(dicts(conn.execute(sql, params)))
     for row in rows:
         row["rules"] = json.loads(row["rules"] or "[]")
+        # per rule, the item's words it matched (`강소특구 (제목)`), never a keyword as written
+        row["matched"] = [{"rule": m["rule"], "words": hit_words(m)} for m in json.loads(row["matched"] or "[]")]
     return rows
 
 

@@ -23,12 +23,14 @@ from sqlite_utils import Migrations
 
 from . import search as fts
 from . import store_claims
+from .explain import rule_entry, words_json
 from .limits import busy_timeout_ms
 from .models import Announcement, Hit, Source
 from .store_claims import ClaimStore
 from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
+from .store_rematch import RematchStore
 
 KST = fts.KST
 migrations = Migrations("gongmo-watcher")
@@ -89,6 +91,14 @@ def _m0004_text_agency(db: sqlite_utils.Database) -> None:
 
 
 migrations(name="0005_health")(migrate_0005_health)
+
+
+@migrations(name="0006_rematch")
+def _m0006_rematch(db: sqlite_utils.Database) -> None:
+    """matches.words: the item's words each rule matched, JSON [{"field", "text"}] (see explain.py)."""
+    db.execute("ALTER TABLE matches ADD COLUMN words TEXT")
+
+
 migrations(name="0007_claims")(store_claims.migrate)
 
 
@@ -123,12 +133,8 @@ def _rules_of(conn: sqlite3.Connection, source: str, ann_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _rule_entry(hit: Hit) -> dict[str, Any]:
-    return {"rule": hit.rule, "keywords": list(hit.keywords), "mention": hit.mention}
-
-
 def merge_rules(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rule entries of a pending alert plus new ones; keywords of a repeated rule are united."""
+    """Rule entries of a pending alert plus new ones; keywords and words of a repeated rule are united."""
     merged = [dict(entry) for entry in current]
     by_name = {entry.get("rule"): entry for entry in merged}
     for entry in new:
@@ -139,6 +145,9 @@ def merge_rules(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> lis
         else:
             keywords = list(old.get("keywords") or [])
             old["keywords"] = keywords + [k for k in entry["keywords"] if k not in keywords]
+            if entry.get("words") or "words" in old:
+                words = list(old.get("words") or [])
+                old["words"] = words + [w for w in entry.get("words") or [] if w not in words]
     return merged
 
 
@@ -175,7 +184,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(DeskStore, HealthStore, OpsStore, ClaimStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore, ClaimStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -383,9 +392,9 @@ class _Ingest:
             key = (ann.source, ann.id)
             known = old_matches.get(key, {})
             for hit in hits:
-                keywords = json.dumps(list(hit.keywords), ensure_ascii=False)
-                if known.get(hit.rule) != (hit.channel, keywords):
-                    match_rows.append((ann.source, ann.id, hit.rule, hit.channel, keywords, stamp))
+                row = match_row(ann, hit, stamp)
+                if known.get(hit.rule) != row[3:6]:
+                    match_rows.append(row)
             rules = sorted(set(known) | {h.rule for h in hits})
             content = (ann.key, ann.title, ann.link, ann.canonical, ann.summary or "", ann.published,
                        ann.deadline, ann.agency)
@@ -402,11 +411,7 @@ class _Ingest:
                     seen_only.setdefault(ann.source, []).append(ann.id)
             if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
-        conn.executemany(
-            "INSERT INTO matches (source, id, rule, channel, keywords, matched_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, keywords = excluded.keywords",
-            match_rows,
-        )
+        write_matches(conn, match_rows)
         conn.executemany(
             f"INSERT INTO announcements (source, id, {', '.join(_CONTENT)}, first_seen, last_seen, docid) "
             f"VALUES (?, ?, {', '.join('?' * len(_CONTENT))}, ?, ?, ?)", new_rows,
@@ -418,22 +423,23 @@ class _Ingest:
         self.result.alerts_queued += self._queue(earned)
 
     def _load(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]
-              ) -> tuple[dict[_Key, dict[str, Any]], dict[_Key, dict[str, tuple[str, str]]]]:
+              ) -> tuple[dict[_Key, dict[str, Any]], dict[_Key, dict[str, tuple[str, str, str]]]]:
         """Stored rows and matches of the batch's announcements -> ({key: row}, {key: {rule: (channel,
-        keywords)}})."""
+        keywords, words)}})."""
         by_source: dict[str, list[str]] = {}
         for ann, _, _ in batch:
             by_source.setdefault(ann.source, []).append(ann.id)
         olds: dict[_Key, dict[str, Any]] = {}
-        matches: dict[_Key, dict[str, tuple[str, str]]] = {}
+        matches: dict[_Key, dict[str, tuple[str, str, str]]] = {}
         for source, ids in by_source.items():
             params = (source, json.dumps(ids, ensure_ascii=False))
             where = f"WHERE source = ? AND {_in_ids('id')}"
             for row in fts.dicts(self.conn.execute(f"SELECT * FROM announcements {where}", params)):
                 olds[(row["source"], row["id"])] = row
-            cursor = self.conn.execute(f"SELECT source, id, rule, channel, keywords FROM matches {where}", params)
-            for src, ann_id, rule, channel, keywords in cursor:
-                matches.setdefault((src, ann_id), {})[rule] = (channel, keywords)
+            cursor = self.conn.execute(f"SELECT source, id, rule, channel, keywords, words FROM matches {where}",
+                                       params)
+            for src, ann_id, rule, channel, keywords, words in cursor:
+                matches.setdefault((src, ann_id), {})[rule] = (channel, keywords, words)
         return olds, matches
 
     def _update(self, ann: Announcement, doc: fts.IndexDoc, content: tuple[Any, ...], old: dict[str, Any],
@@ -477,7 +483,7 @@ class _Ingest:
         for ann, hits in earned:
             by_channel: dict[str, list[dict[str, Any]]] = {}
             for hit in hits:
-                by_channel.setdefault(hit.channel, []).append(_rule_entry(hit))
+                by_channel.setdefault(hit.channel, []).append(rule_entry(hit))
             for channel, entries in by_channel.items():
                 slot = (ann.key, channel)
                 if slot in added:
@@ -499,6 +505,21 @@ class _Ingest:
                               [(json.dumps(rules, ensure_ascii=False), alert_id)
                                for alert_id, rules, dirty in stored.values() if dirty])
         return len(added)
+
+
+def match_row(ann: Announcement, hit: Hit, stamp: str) -> tuple[Any, ...]:
+    """(source, id, rule, channel, keywords, words, matched_at) of a matches row."""
+    return (ann.source, ann.id, hit.rule, hit.channel, json.dumps(list(hit.keywords), ensure_ascii=False),
+            json.dumps(words_json(hit), ensure_ascii=False), stamp)
+
+
+def write_matches(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert or rewrite match rows (see match_row); matched_at stays that of the first match."""
+    conn.executemany(
+        "INSERT INTO matches (source, id, rule, channel, keywords, words, matched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, keywords = excluded.keywords, "
+        "words = excluded.words", rows,
+    )
 
 
 def _announcement(row: dict[str, Any]) -> Announcement:

@@ -18,6 +18,7 @@ import sqlite_utils
 from . import search as fts
 from .desk import Page, Query
 from .errors import MissingDatabase
+from .explain import hit_words
 
 _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadline, a.agency,
     a.first_seen, a.last_seen, a.key,
@@ -25,7 +26,10 @@ _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadlin
     (SELECT json_group_array(rule) FROM (SELECT m.rule FROM matches m
        WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS rules,
     (SELECT json_group_array(json(coalesce(m.keywords, '[]'))) FROM matches m
-       WHERE m.source = a.source AND m.id = a.id) AS keywords"""
+       WHERE m.source = a.source AND m.id = a.id) AS keywords,
+    (SELECT json_group_array(json_object('rule', rule, 'words', json(coalesce(words, '[]')),
+       'keywords', json(coalesce(keywords, '[]')))) FROM (SELECT m.rule, m.words, m.keywords FROM matches m
+       WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS matched"""
 _MATCHED = "EXISTS (SELECT 1 FROM matches m WHERE m.source = a.source AND m.id = a.id{})"
 MAX_ROWS = 10_000
 
@@ -106,8 +110,10 @@ class DeskStore:
             row["rules"] = json.loads(row["rules"] or "[]")
             words: list[str] = []
             for group in json.loads(row.pop("keywords") or "[]"):
-                words.extend(w for w in group if isinstance(w, str) and w not in words)
+                words.extend(w for w in group if isinstance(w, str) and not w.startswith("re:") and w not in words)
             row["keywords"] = words
+            # per rule, the item's words it matched (`강소특구 (제목)`), never a pattern
+            row["matched"] = [{"rule": m["rule"], "words": hit_words(m)} for m in json.loads(row["matched"] or "[]")]
         return Page(total=total, offset=max(0, int(offset)), rows=rows)
 
     def known_sources(self) -> list[tuple[str, str]]:

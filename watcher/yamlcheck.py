@@ -34,17 +34,32 @@ _SIZES = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "m
 
 # ---------------------------------------------------------------- durations and sizes
 
+class UnitMissing(ValueError):
+    """A duration written as a bare number (`14`): seconds, days? The files say which."""
+
+    def __init__(self, value: str | int | float) -> None:
+        shown = _shown(value)
+        super().__init__(f"{shown} needs a unit: {shown}d, {shown}h, {shown}m or {shown}s")
+
+
+def _shown(value: str | int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def parse_duration(value: str | int | float) -> float:
-    """`30s`, `10m`, `2h`, `1d`, `1h30m` or a number of seconds -> seconds."""
+    """`30s`, `10m`, `2h`, `1d`, `1w`, `1h30m` -> seconds. A bare number (`14`, `"90"`) raises
+    UnitMissing: 14 seconds or 14 days is the writer's call, not ours."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"invalid duration {value!r} (use e.g. 30s, 10m, 2h, 1d)")
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"invalid duration {value!r}: must not be negative")
-        return float(value)
+        raise UnitMissing(value)
     text = value.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
+        raise UnitMissing(value)
     parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]+)\s*", text)
     if not re.fullmatch(r"(\d+(\.\d+)?\s*[a-z]+\s*)+", text) or any(u not in _UNITS for _, u in parts):
         raise ValueError(f"invalid duration {value!r} (use e.g. 30s, 10m, 2h, 1d)")
@@ -76,6 +91,7 @@ class Ctx:
         self.problems: list[tuple[int, str]] = []
         self.notes: list[tuple[int, str]] = []
         self.unset: list[tuple[str, int]] = []  # (variable, line) since last reset
+        self.text: str | None = None  # the file's text as read and parsed
 
     def err(self, line: int, msg: str) -> None:
         self.problems.append((line, msg))
@@ -143,6 +159,7 @@ def read_yaml(ctx: Ctx, top_keys: tuple[str, ...], main: str) -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         return ctx.err(raw.count(b"\n", 0, e.start) + 1, "not valid UTF-8 text")
+    ctx.text = text
     try:
         data = _parse(text)
     except MarkedYAMLError as e:
@@ -232,6 +249,8 @@ def _number(ctx: Ctx, m: Mapping, key: str, line: int, parse: Any, minimum: floa
         val = ctx.subst(val, n)
     try:
         out = parse(val)
+    except UnitMissing as e:
+        return ctx.err(n, f"{key}: {e}")
     except ValueError as e:
         return ctx.err(n, f"'{key}': {e}")
     if out < minimum:

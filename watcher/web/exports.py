@@ -71,7 +71,8 @@ def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | 
 def json_rows(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     keys = ("source", "source_name", "id", "title", "link", "summary", "published", "deadline")
     return [{**{k: row.get(k) for k in keys}, "d_day": d_day(row.get("deadline"), today),
-             "agency": row.get("agency"), "rules": list(row.get("rules") or []), "first_seen": row.get("first_seen")}
+             "agency": row.get("agency"), "rules": list(row.get("rules") or []), "first_seen": row.get("first_seen"),
+             "matched": list(row.get("matched") or [])}  # per rule the item's words: `강소특구 (제목)`
             for row in rows]
 
 

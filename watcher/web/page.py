@@ -126,6 +126,13 @@ def _due(deadline: str | None, today: date) -> tuple[str, str]:
     return cell, ' class="closed"' if label == "마감" else ""
 
 
+def _rule_cell(rule: str, labels: Mapping[str, str], words_of: Mapping[str, list[str]]) -> str:
+    """A matching rule and the item's words it matched: `gangso` + `강소연구개발특구 (제목)`."""
+    words = words_of.get(rule) or []
+    shown = f'<span class="words">{e(", ".join(words))}</span>' if words else ""
+    return f'<span class="rule" title="{e(rule)}">{e(labels.get(rule) or rule)}{shown}</span>'
+
+
 def result_row(row: dict[str, Any], today: date, q: str, labels: Mapping[str, str]) -> str:
     words = highlight_words(row, q)
     link = http_link(row.get("link"))
@@ -136,7 +143,8 @@ def result_row(row: dict[str, Any], today: date, q: str, labels: Mapping[str, st
     summary = f'<div class="snippet">{mark(text, words)}</div>' if text else ""
     due, closed = _due(row.get("deadline"), today)
     published = (row.get("published") or row.get("first_seen") or "")[:10]
-    rules = "".join(f'<span class="rule" title="{e(r)}">{e(labels.get(r) or r)}</span>' for r in row.get("rules") or [])
+    words_of = {m["rule"]: m["words"] for m in row.get("matched") or []}
+    rules = "".join(_rule_cell(r, labels, words_of) for r in row.get("rules") or [])
     return (
         f'<tr{closed}><td class="title">{title_html}{agency}{summary}</td>'
         f'<td class="source"><span class="label">출처</span>{e(row.get("source_name") or row.get("source"))}</td>'
