@@ -65,6 +65,12 @@ class Watcher:
         return subprocess.run([watcher_bin(), *args], env=self.env, cwd=self.folder, capture_output=True,
                               text=True, timeout=timeout)
 
+    def run_with(self, prefix: tuple[str, ...] | list[str], *args: str,
+                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`watcher` run under a wrapper command, e.g. ("faketime", "-f", "+2d")."""
+        return subprocess.run([*prefix, watcher_bin(), *args], env=self.env, cwd=self.folder, capture_output=True,
+                              text=True, timeout=timeout)
+
     def json(self, *args: str) -> list[dict]:
         done = self(*args, "--json")
         assert done.returncode == 0, done.stderr

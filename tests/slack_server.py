@@ -2,7 +2,10 @@
 
 `POST {url}chat.postMessage` (JSON or form body, bot token in `Authorization: Bearer` or `token`)
 answers like Slack: `{"ok": true, "channel": ..., "ts": ...}`, HTTP 200 `{"ok": false, "error":
-...}` for API errors, HTTP 429 + Retry-After when rate limited. `POST {webhook_url}` answers
+...}` for API errors, HTTP 429 + Retry-After when rate limited. A `thread_ts` is recorded with the
+message (a reply). `chat.update` (channel + ts of a message posted before) rewrites that message
+and is recorded in `updates`; an unknown ts is `message_not_found`. With `channel_ids` (name ->
+id) the server answers ids, like Slack, and chat.update accepts only the id. `POST {webhook_url}` answers
 `ok`, or a status with the error as plain text, like an incoming webhook.
 
 Knobs: `fail_next(n, status)`, `rate_limit_next(n, retry_after, channel)`, `channel_errors`
@@ -38,6 +41,8 @@ class SlackServer:
         self.delay = 0.0
         self.min_interval = 1.0  # 0 turns pacing enforcement off
         self.webhook_channel = "#webhook"  # the channel the webhook was made for
+        self.updates: list[dict[str, Any]] = []  # chat.update calls accepted: channel, ts, text, blocks
+        self.channel_ids: dict[str, str] = {}  # channel name -> id answered (empty: names are answered)
         self._fail: list[int] = []  # statuses for the next requests
         self._limit: list[tuple[str | None, float]] = []  # (channel or any, Retry-After)
         self._last: dict[str, float] = {}  # channel -> time of the last accepted message
@@ -86,6 +91,11 @@ class SlackServer:
         with self._lock:
             return [m for m in self.messages if m["channel"] == channel]
 
+    def replies_to(self, ts: str) -> list[dict[str, Any]]:
+        """Messages posted in the thread of the message `ts`."""
+        with self._lock:
+            return [m for m in self.messages if m.get("thread_ts") == ts]
+
     # -- protocol --------------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -111,6 +121,9 @@ class SlackServer:
         if status == 200 and not error and method == "auth.test":
             self._reply(handler, 200, {"ok": True, "user_id": "UBOT", "team_id": "T0000"})
             return
+        if status == 200 and not error and method == "chat.update":
+            self._update(handler, channel, body)
+            return
         if status == 200 and not error and method != "chat.postMessage":
             error = "unknown_method"
         if status == 200 and not error:
@@ -120,7 +133,8 @@ class SlackServer:
             status = 429 if error else 200
         if status == 200 and not error:
             ts = self._accept(channel, body, "api")
-            self._reply(handler, 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}})
+            answered = self.channel_ids.get(channel, channel)
+            self._reply(handler, 200, {"ok": True, "channel": answered, "ts": ts, "message": {"ts": ts}})
             return
         self._refuse(channel, status, error)
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
@@ -128,6 +142,25 @@ class SlackServer:
             self._reply(handler, status, "<html><body>Internal Server Error</body></html>", content_type="text/html")
         else:
             self._reply(handler, status, {"ok": False, "error": error}, headers)
+
+    def _update(self, handler: BaseHTTPRequestHandler, channel: str, body: dict[str, Any]) -> None:
+        """chat.update: the message (channel id when ids are answered, else its name) and ts must exist."""
+        names = {cid: name for name, cid in self.channel_ids.items()}
+        name = names.get(channel, channel if channel not in self.channel_ids else None)
+        error = _invalid(body, self.blocks_error)
+        with self._lock:
+            found = next((m for m in self.messages if m["channel"] == name and m["ts"] == body.get("ts")), None)
+            if not error and found is None:
+                error = "message_not_found" if name else "channel_not_found"
+            if not error:
+                found.update(text=body.get("text"), blocks=body.get("blocks"), edited=found.get("edited", 0) + 1)
+                self.updates.append({"channel": name, "ts": body.get("ts"), "text": body.get("text"),
+                                     "blocks": body.get("blocks"), "time": time.monotonic()})
+        if error:
+            self._refuse(channel, 200, error)
+            self._reply(handler, 200, {"ok": False, "error": error})
+            return
+        self._reply(handler, 200, {"ok": True, "channel": channel, "ts": body.get("ts"), "text": body.get("text")})
 
     def _webhook(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         body = _body(handler.headers.get("Content-Type") or "", raw)
@@ -180,6 +213,7 @@ class SlackServer:
                     "blocks": body.get("blocks"),
                     "time": time.monotonic(),
                     "ts": ts,
+                    "thread_ts": body.get("thread_ts"),
                     "via": via,
                     "body": body,
                 }

@@ -182,3 +182,13 @@ def test_serve_closes_idle_connections_after_the_timeout(web):
         assert idle.recv(1) == b""  # closed by the server, not by our 5 s timeout
         assert time.monotonic() - started < 3
     assert web.request_queue_size >= 128
+
+
+def test_a_message_queued_again_while_its_claim_is_in_flight_stays_pending(tmp_path):
+    store = queued(tmp_path, 1)
+    alert = ids(store)
+    assert store.claim(alert, NOW)
+    store.conn.execute("UPDATE alerts SET status = 'pending' WHERE id = ?", alert)  # re-armed (a newer update)
+    store.conn.commit()
+    store.mark_sent(alert[0], NOW, "1.0")  # the answer for the older text
+    assert statuses(store) == ["pending"] and ids(store) == alert

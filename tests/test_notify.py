@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
+from slack_sdk.models.blocks import Block
 
 from watcher.notify import KST, build_digest, build_message, build_ops, d_day, escape, safe_url
 
@@ -31,6 +32,16 @@ def alert(**over: Any) -> dict[str, Any]:
     }
     row.update(over)
     return row
+
+
+def validate(payload: dict[str, Any]) -> None:
+    """Every block parses as a slack_sdk block model and validates; the text fallback is short."""
+    assert payload["text"] and len(payload["text"]) < 4000
+    for block in payload["blocks"]:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        parsed.validate_json()
+        assert parsed.to_dict() == block
 
 
 def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
@@ -106,6 +117,7 @@ def test_safe_url(link: str | None, expected: str | None) -> None:
 
 def test_message_shows_every_field() -> None:
     payload = build_message(alert(), NOW)
+    validate(payload)
     section = payload["blocks"][0]
     assert section["text"]["text"] == "*<https://www.ntis.go.kr/view?id=1&amp;x=2|2026년 의료기기 실증 지원사업 공고>*"
     fields = [f["text"] for f in section["fields"]]
@@ -116,7 +128,9 @@ def test_message_shows_every_field() -> None:
         "*마감*\n2026-08-28 (D-7)",
     ]
     assert payload["blocks"][1]["elements"][0]["text"] == "규칙: *devices* (의료기기)"
-    assert payload["text"] == "2026년 의료기기 실증 지원사업 공고\nhttps://www.ntis.go.kr/view?id=1&amp;x=2"
+    [button] = payload["blocks"][2]["elements"]
+    assert (button["text"]["text"], button["url"]) == ("공고 보기", "https://www.ntis.go.kr/view?id=1&x=2")
+    assert payload["text"] == "2026년 의료기기 실증 지원사업 공고 · D-7\nhttps://www.ntis.go.kr/view?id=1&amp;x=2"
 
 
 @pytest.mark.parametrize(
@@ -180,7 +194,8 @@ def test_hostile_feed_text_never_pings_or_forges_links(payload: dict[str, Any]) 
 def test_hostile_link_is_dropped_when_not_http() -> None:
     payload = build_message(alert(link="javascript:alert(1)", title="x"), NOW)
     assert payload["blocks"][0]["text"]["text"] == "*x*"
-    assert payload["text"] == "x"
+    assert payload["text"] == "x · D-7"
+    assert all(b["type"] != "actions" for b in payload["blocks"])  # no button to a non-http link
 
 
 def test_rules_as_list_or_json_give_the_same_message() -> None:
@@ -191,12 +206,13 @@ def test_rules_as_list_or_json_give_the_same_message() -> None:
 def test_digest_names_all_in_one_message() -> None:
     alerts = [alert(id=i, title=f"공고 {i}", link=f"https://a.kr/{i}") for i in range(12)]
     [payload] = build_digest(alerts, NOW)
-    assert "새 공모 12건" in payload["blocks"][0]["text"]["text"]
+    validate(payload)
+    assert payload["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "새 공고 12건"}}
     body = "\n".join(b["text"]["text"] for b in payload["blocks"][1:])
     for i in range(12):
         assert f"<https://a.kr/{i}|공고 {i}>" in body
-        assert f"공고 {i} https://a.kr/{i}" in payload["text"]
-    assert "마감 2026-08-28 (D-7)" in body
+        assert f"• 공고 {i} (D-7)" in payload["text"]
+    assert "— D-7 (08-28) · 산업통상자원부 · NTIS 국가R&amp;D 사업공고" in body
     assert "(1/" not in payload["text"]
 
 
@@ -204,8 +220,8 @@ def test_digest_names_all_in_one_message() -> None:
     "count, title_len, parts",
     [
         (40, 20, 1),  # a long list still fits one message
-        (400, 140, 3),  # the 40k characters of text force a split
-        (1000, 20, 3),
+        (100, 140, 3),  # long titles: the 4,000 characters of `text` force a split
+        (300, 20, 3),
     ],
 )
 def test_digest_splits_only_where_slack_limits_demand(count: int, title_len: int, parts: int) -> None:
@@ -214,24 +230,35 @@ def test_digest_splits_only_where_slack_limits_demand(count: int, title_len: int
     assert len(payloads) == parts
     listed: list[str] = []
     for number, payload in enumerate(payloads, 1):
+        validate(payload)
         assert len(payload["blocks"]) <= 50
-        assert len(payload["text"]) <= 40_000
-        assert all(len(b["text"]["text"]) <= 3000 for b in payload["blocks"])
+        assert len(payload["text"]) < 4000
         if number < parts:  # full: the next part's first line would not have fitted
             next_line = payloads[number]["text"].split("\n")[1]
-            assert len(payload["text"]) + len(next_line) > 38_000
+            assert len(payload["text"]) + len(next_line) > 3800 or len(payload["blocks"]) >= 48
         if parts > 1:
             assert f"({number}/{parts})" in payload["blocks"][0]["text"]["text"]
             assert f"({number}/{parts})" in payload["text"]
-        listed += re.findall(r"<https://a\.kr/(\d+)\|", "\n".join(b["text"]["text"] for b in payload["blocks"]))
+        listed += re.findall(r"<https://a\.kr/(\d+)\|", "\n".join(b["text"]["text"] for b in payload["blocks"][1:]))
     assert listed == [str(i) for i in range(count)]
+
+
+def test_digest_lines_closest_deadline_first_open_ended_last() -> None:
+    deadlines = ["2026-09-30", None, "2026-08-22", "2026-08-25", None, "2026-08-21", "2026-08-20"]
+    alerts = [alert(id=i, title=f"공고 {i}", link=f"https://a.kr/{i}", deadline=d) for i, d in enumerate(deadlines)]
+    [payload] = build_digest(alerts, NOW)
+    order = re.findall(r"<https://a\.kr/(\d+)\|", payload["blocks"][1]["text"]["text"])
+    assert order == ["6", "5", "2", "3", "0", "1", "4"]  # 08-20 (closed) … 09-30, then no deadline
+    assert "*D-1 (08-22)*" in payload["blocks"][1]["text"]["text"]  # D-3 and closer in bold
+    assert "— D-40 (09-30) ·" in payload["blocks"][1]["text"]["text"]
+    assert "• 공고 1 (마감 미정)" in payload["text"]
 
 
 def test_digest_mentions_once_at_the_start() -> None:
     rules = [{"rule": "devices", "keywords": ["의료기기"], "mention": "<!subteam^S1>"}]
     payloads = build_digest([alert(id=i, rules=rules) for i in range(6)], NOW)
-    assert payloads[0]["text"].startswith("<!subteam^S1> 새 공모 6건")
-    assert payloads[0]["blocks"][0]["text"]["text"].startswith("<!subteam^S1> *새 공모 6건*")
+    assert payloads[0]["text"].startswith("<!subteam^S1> 새 공고 6건")
+    assert payloads[0]["blocks"][1]["text"]["text"] == "<!subteam^S1>"  # a header cannot mention
 
 
 def test_ops_message() -> None:

@@ -86,7 +86,7 @@ def test_gbtp_rows_link_through_the_onclick_template():
 def test_btp_reads_one_title_span_the_period_and_the_date():
     btp = SHIPPED["btp"]
     (item,) = read(btp, "btp-bdListTbl.html")
-    assert item.title == "2027년 해양 디지털헬스 실증 지원사업 참여기업 모집 공고"  # once, not twice
+    assert item.title == "2027년 해양 디지털헬스 실증 지원사업 참여기업 모집 공고"  # once, whole, not cut to `...`
     assert item.link == "https://www.btp.or.kr/kor/CMS/Board/Board.do?mCode=MN013&mode=view&mgr_seq=16&board_seq=9581020"
     assert (item.published, item.deadline) == ("2026-11-23T00:00:00+09:00", "2026-12-14")
 

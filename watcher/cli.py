@@ -388,7 +388,7 @@ def demo() -> None:
     run_demo(setting("rules"))
 
 
-from . import cli_desk, cli_ops, cli_sources  # noqa: E402,F401 - register search, serve; `watcher slack`, `sources`
+from . import cli_calendar, cli_desk, cli_ops, cli_sources  # noqa: E402,F401 - register commands
 
 
 def main() -> None:

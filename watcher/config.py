@@ -55,8 +55,10 @@ _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
 _ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
-_RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "channel", "mention")
-_RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel")
+_RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "channel", "mention", "remind",
+              "summary_at")
+_RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel", "remind", "summary_at",
+                      "public_url")
 _MATCH_FIELDS = ("title", "summary", "agency", "link")
 _SRC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Source)}
 _RULE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Rule)}
@@ -323,18 +325,58 @@ def _rule(ctx: Ctx, m: Mapping, line: int, d: dict[str, Any], source_ids: set[st
                 ctx.err(item_line(m["sources"], i, n), f"unknown source '{s}'{suggest(s, sorted(source_ids))}")
     channel = get_str(ctx, m, "channel", line)
     mention = get_str(ctx, m, "mention", line)
+    remind, summary_at = _remind(ctx, m, line), _summary_at(ctx, m, line)
     label = get_str(ctx, m, "label", line)
     ctx.flush_unset()
     if name is None or len(ctx.problems) > nbefore:
         return None
     return Rule(name=name, any=any_, all=all_, none=none, fields=fields or d["fields"],
-                sources=sources, channel=channel or d["channel"], mention=mention, label=label or None, line=line)
+                sources=sources, channel=channel or d["channel"], mention=mention, label=label or None, line=line,
+                remind=d["remind"] if remind is None else remind,
+                summary_at=summary_at or d["summary_at"])
+
+
+def _remind(ctx: Ctx, m: Mapping, line: int) -> tuple[float, ...] | None:
+    """`remind: [7d, 1d]` -> seconds before the deadline, largest first; each needs a unit."""
+    seq = m.get("remind")
+    if seq is None:
+        return None
+    n = key_line(m, "remind", line)
+    if not isinstance(seq, list):
+        return ctx.err(n, "'remind' must be a list of durations before the deadline, e.g. [7d, 1d]")
+    out: list[float] = []
+    for i, item in enumerate(seq):
+        il = item_line(seq, i, n)
+        text = str(item).strip() if isinstance(item, str | int | float) and not isinstance(item, bool) else ""
+        try:
+            if not text or re.fullmatch(r"[\d.]+", text):
+                raise ValueError(f"'{item}' needs a unit (e.g. 7d, 1d, 12h)")
+            seconds = parse_duration(text)
+            if seconds <= 0:
+                raise ValueError(f"'{item}' must be greater than 0")
+        except ValueError as exc:
+            ctx.err(il, f"'remind': {exc}")
+            continue
+        out.append(seconds)
+    return tuple(sorted(set(out), reverse=True))
+
+
+def _summary_at(ctx: Ctx, m: Mapping, line: int) -> str | None:
+    """`summary_at: "09:00"` (Korea time) -> `09:00`."""
+    if m.get("summary_at") is None:
+        return None
+    n = key_line(m, "summary_at", line)
+    value = m["summary_at"]
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip()) if isinstance(value, str) else None
+    if not match:
+        return ctx.err(n, "'summary_at' must be a time of day in Korea time as \"HH:MM\", e.g. \"09:00\"")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 def _rule_defaults(ctx: Ctx, data: Mapping) -> dict[str, Any]:
     out = {"channel": _RULE_DEFAULTS["channel"], "fields": _RULE_DEFAULTS["fields"],
            "max_age": _SET_DEFAULTS["max_age"], "digest_over": _SET_DEFAULTS["digest_over"],
-           "ops_channel": _SET_DEFAULTS["ops_channel"]}
+           "ops_channel": _SET_DEFAULTS["ops_channel"], "remind": (), "summary_at": None, "public_url": None}
     d = get_mapping(ctx, data, "defaults", 1)
     if not d:
         return out
@@ -342,7 +384,11 @@ def _rule_defaults(ctx: Ctx, data: Mapping) -> dict[str, Any]:
     check_keys(ctx, d, _RULE_DEFAULT_KEYS, line)
     given = {"channel": get_str(ctx, d, "channel", line), "fields": _match_fields(ctx, d, line),
              "max_age": get_duration(ctx, d, "max_age", line),
-             "ops_channel": get_str(ctx, d, "ops_channel", line)}
+             "ops_channel": get_str(ctx, d, "ops_channel", line), "remind": _remind(ctx, d, line),
+             "summary_at": _summary_at(ctx, d, line), "public_url": get_str(ctx, d, "public_url", line)}
+    if given["public_url"] and not re.match(r"https?://[^/\s]+", given["public_url"], re.I):
+        ctx.err(key_line(d, "public_url", line), "'public_url' must be an http(s) URL of the web page")
+        given["public_url"] = None
     dig = d.get("digest_over")
     if dig is not None:
         if isinstance(dig, bool) or not isinstance(dig, int) or dig < 0:
@@ -389,7 +435,7 @@ def _parse_rules(ctx: Ctx, source_ids: set[str] | None) -> RuleSet | None:
         if rule:
             rules.append(rule)
     return RuleSet(rules=tuple(rules), synonyms=synonyms, max_age=d["max_age"],
-                   digest_over=d["digest_over"], ops_channel=d["ops_channel"])
+                   digest_over=d["digest_over"], ops_channel=d["ops_channel"], public_url=d["public_url"])
 
 
 # ---------------------------------------------------------------- public API

@@ -33,6 +33,7 @@ from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from urllib.error import URLError
 
+from . import threads
 from .errors import ConfigError, DeliveryError
 from .limits import env_seconds
 from .notify import alert_rules, build_message, build_ops, digest_parts
@@ -145,6 +146,7 @@ class SlackSender:
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self.channel_ids: dict[str, str] = {}  # channel as named -> id Slack answered (for chat.update)
 
     def lane(self, channel: str) -> str:
         return channel
@@ -153,10 +155,15 @@ class SlackSender:
         from slack_sdk.errors import SlackApiError
 
         try:
+            if payload.get("update"):  # rewrite a message posted before (watcher/threads.py)
+                response = self.client.chat_update(channel=payload["update"]["channel"], ts=payload["update"]["ts"],
+                                                   text=payload["text"], blocks=payload.get("blocks"))
+                return response.get("ts")
             response = self.client.chat_postMessage(
                 channel=channel,
                 text=payload["text"],
                 blocks=payload.get("blocks"),
+                thread_ts=payload.get("thread_ts"),
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -169,6 +176,8 @@ class SlackSender:
             raise slack_error(answer.status_code, str(data.get("error") or ""), _retry_after(answer.headers)) from exc
         except (OSError, HTTPException) as exc:
             raise _network_error(exc) from exc
+        if response.get("channel"):
+            self.channel_ids[channel] = str(response["channel"])
         return response.get("ts")
 
 
@@ -219,7 +228,9 @@ def render(payload: dict[str, Any]) -> str:
         for item in block.get("fields") or []:
             lines.append("  " + plain(item["text"]).replace("\n", ": ", 1))
         for item in block.get("elements") or []:
-            if isinstance(item, dict) and item.get("text"):
+            if isinstance(item, dict) and item.get("url"):  # a button
+                lines.append(f"  [{item['text']['text']}] <{item['url']}>")
+            elif isinstance(item, dict) and isinstance(item.get("text"), str):
                 lines.append("  " + plain(item["text"]))
     return "\n".join(lines) if lines else plain(payload.get("text", ""))
 
@@ -318,9 +329,15 @@ def _held_lanes(store: Any, sender: Sender, now: datetime) -> set[str]:
     return held
 
 
-def _messages(alerts: list[dict[str, Any]], now: datetime, digest_over: int) -> list[_Message]:
+def _messages(alerts: list[dict[str, Any]], now: datetime, digest_over: int, store: Any = None,
+              public_url: str | None = None) -> list[_Message]:
     """One lane's due alerts -> messages. Alerts of one announcement (same key, e.g. several
-    channels behind one webhook) share a message, with their rules merged."""
+    channels behind one webhook) share a message, with their rules merged. Follow-ups and
+    summaries: watcher/threads.py."""
+    own = [a for a in alerts if a.get("kind") in threads.OWN_KINDS]
+    alerts = [a for a in alerts if a.get("kind") not in threads.OWN_KINDS]
+    followed = [_Message(channel, payload, covered)
+                for channel, payload, covered in threads.messages(own, now, store, public_url)]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for alert in sorted(alerts, key=lambda a: a.get("id") or 0):
         groups.setdefault((alert.get("kind") or "announcement", str(alert.get("key") or alert.get("id"))), []).append(
@@ -341,8 +358,8 @@ def _messages(alerts: list[dict[str, Any]], now: datetime, digest_over: int) -> 
             covered = [a for m in listed for a in by_id[id(m)]]
             messages.append(_Message(covered[0]["channel"], payload, covered))
     else:
-        messages += [_Message(same[0]["channel"], build_message(m, now), same) for m, same in announcements]
-    return messages
+        messages += [_Message(same[0]["channel"], build_message(m, now, public_url), same) for m, same in announcements]
+    return messages + followed
 
 
 def _transaction(store: Any) -> contextlib.AbstractContextManager[Any]:
@@ -366,6 +383,7 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
     stop: threading.Event | None = None,
     log: logging.Logger = logger,
+    public_url: str | None = None,
 ) -> DeliveryReport:
     """Send the due pending alerts of `store` (see the module docstring). With `stop`, pacing waits
     on the event and a set event ends the round after the message in hand."""
@@ -379,11 +397,11 @@ def deliver(
         log.warning("alerts claimed by %s, which stopped mid-send, are taken over (sent again at most once)", gone)
     held = _held_lanes(store, sender, now)
     lanes: dict[str, list[dict[str, Any]]] = {}
-    for alert in store.pending_alerts(now):
+    for alert in threads.prepare(store, store.pending_alerts(now)):
         lane = sender.lane(alert["channel"])
         if lane not in held:
             lanes.setdefault(lane, []).append(alert)
-    queues = {lane: deque(_messages(alerts, now, digest_over)) for lane, alerts in lanes.items()}
+    queues = {lane: deque(_messages(alerts, now, digest_over, store, public_url)) for lane, alerts in lanes.items()}
     next_at = dict.fromkeys(queues, start)
 
     while queues:
@@ -433,6 +451,8 @@ def deliver(
         if not queues[lane]:
             del queues[lane]
 
+    if getattr(sender, "channel_ids", None) and hasattr(store, "remember_channels"):
+        store.remember_channels(sender.channel_ids)
     report.pending = _count_pending(store)
     return report
 

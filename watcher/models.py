@@ -71,6 +71,8 @@ class Rule:
     mention: str | None = None
     label: str | None = None  # shown instead of the name on the web page (e.g. 의료기기)
     line: int = 0
+    remind: tuple[float, ...] = ()  # seconds before the deadline, one reminder each (largest first)
+    summary_at: str | None = None  # "HH:MM" Korea time: the channel's morning summary
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class RuleSet:
     max_age: float = 14 * 86_400.0  # seconds
     digest_over: int = 5
     ops_channel: str | None = None  # source health and config problems; None: log only
+    public_url: str | None = None  # where `watcher serve` is reachable: a `웹에서 보기` link in alerts
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .deadlines import d_day, deadline_order, is_urgent
 from .explain import hit_words
+
+__all__ = ["KST", "build_digest", "build_message", "build_ops", "d_day", "digest_parts", "escape", "safe_url"]
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -45,20 +48,6 @@ def safe_url(link: str | None) -> str | None:
         return None
     encoded = escape(quote(link, safe=_URL_SAFE))
     return encoded if len(encoded) <= URL_MAX else None
-
-
-def d_day(deadline: str | None, today: date) -> str | None:
-    """`D-7`, `D-day`, or `마감` once the deadline has passed; None without a readable deadline."""
-    if not deadline:
-        return None
-    try:
-        due = date.fromisoformat(deadline[:10])
-    except ValueError:
-        return None
-    days = (due - today).days
-    if days > 0:
-        return f"D-{days}"
-    return "D-day" if days == 0 else "마감"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -118,8 +107,48 @@ def _rules_line(rules: list[dict[str, Any]]) -> str:
     return _clip("규칙: " + " · ".join(parts), SECTION_MAX) if parts else ""
 
 
-def build_message(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """One announcement alert (a row of Store.pending_alerts) -> chat.postMessage payload."""
+def raw_url(link: str | None) -> str | None:
+    """An http(s) link percent-encoded like safe_url but not mrkdwn-escaped (for a button's `url`)."""
+    url = safe_url(link)
+    return url.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") if url else None
+
+
+def web_url(public_url: str | None, alert: dict[str, Any]) -> str | None:
+    """The web page's search for this announcement, when `public_url` is set in rules.yaml defaults."""
+    if not public_url:
+        return None
+    title = " ".join(str(alert.get("title") or "").split())[:100]
+    return raw_url(f"{public_url.rstrip('/')}/search?q={quote(title, safe='')}")
+
+
+def _summary_line(alert: dict[str, Any], limit: int = 150) -> str:
+    """The first line of the summary, spaces collapsed, clipped, escaped ("" when there is none)."""
+    text = str(alert.get("summary") or "").strip().split("\n", 1)[0]
+    return escape(_clip(" ".join(text.split()), limit))
+
+
+def _deadline_field(deadline: str | None, today: date) -> str | None:
+    """`2026-08-28 (D-7)`; D-3 and closer bold with a clock: `:alarm_clock: *2026-08-23 (D-2)*`."""
+    shown = _deadline_text(deadline, today)
+    if shown and is_urgent(deadline, today):
+        return f":alarm_clock: *{shown}*"
+    return shown
+
+
+def _shown_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rule entries without raw patterns: a `re:` keyword is never shown (its matched words are)."""
+    return [{**r, "keywords": [k for k in (r.get("keywords") or []) if not str(k).startswith("re:")]}
+            for r in rules]
+
+
+def _button(text: str, url: str, action_id: str) -> dict[str, Any]:
+    return {"type": "button", "text": {"type": "plain_text", "text": text}, "url": url, "action_id": action_id}
+
+
+def build_message(alert: dict[str, Any], now: datetime, public_url: str | None = None) -> dict[str, Any]:
+    """One announcement alert (a row of Store.pending_alerts) -> chat.postMessage payload: the title
+    linked on top, a line of summary, fields 출처 / 기관 / 게시일 / 마감, the matched words, buttons
+    `공고 보기` (and `웹에서 보기` with `public_url`); `text` (notifications) = title, D-day, link."""
     rules = alert_rules(alert)
     mention = _mentions(rules)
     lead = f"{mention} " if mention else ""
@@ -132,49 +161,76 @@ def build_message(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
         fields.append(("기관", escape(_clip(str(alert["agency"]), 200))))
     if alert.get("published"):
         fields.append(("게시일", escape(str(alert["published"])[:10])))
-    deadline = _deadline_text(alert.get("deadline"), today)
+    deadline = _deadline_field(alert.get("deadline"), today)
     if deadline:
         fields.append(("마감", deadline))
 
+    summary = _summary_line(alert)
+    top = f"{lead}*{_linked(title, url)}*" + (f"\n{summary}" if summary else "")
     section: dict[str, Any] = {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": f"{lead}*{_linked(title, url)}*"},
+        "text": {"type": "mrkdwn", "text": _clip(top, SECTION_MAX)},
         "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value or '-'}"} for label, value in fields],
     }
     blocks: list[dict[str, Any]] = [section]
-    line = _rules_line(rules)
+    line = _rules_line(_shown_rules(rules))
     if line:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
-    text = f"{lead}{title}" + (f"\n{url}" if url else "")
-    return {"text": text, "blocks": blocks}
+    buttons = []
+    if raw_url(alert.get("link")):
+        buttons.append(_button("공고 보기", raw_url(alert.get("link")) or "", "open_announcement"))
+    web = web_url(public_url, alert)
+    if web:
+        buttons.append(_button("웹에서 보기", web, "open_web"))
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    left = d_day(alert.get("deadline"), today)
+    text = f"{lead}{title}" + (f" · {left}" if left else "") + (f"\n{url}" if url else "")
+    return {"text": _clip(text, TEXT_MAX), "blocks": blocks}
 
 
 # (mrkdwn line, plain line, the alert) of one announcement in a digest
 _Line = tuple[str, str, dict[str, Any]]
+DIGEST_TEXT_MAX = 3900  # every `text` fallback stays under 4,000 characters
+HEADER_MAX = 150  # Slack: characters in a header block
 
 
 def _digest_line(alert: dict[str, Any], today: date) -> tuple[str, str]:
-    """(mrkdwn line for a block, plain line for the text fallback) of one announcement."""
+    """(mrkdwn line for a block, plain line for the text fallback) of one announcement:
+    `• <link|title> — D-3 · agency · source`."""
     title = _title(alert, 150)
     url = safe_url(alert.get("link"))
     source = escape(_clip(" ".join(_source_name(alert).split()), 60))
-    deadline = _deadline_text(alert.get("deadline"), today)
-    tail = source + (f" · 마감 {deadline}" if deadline else "")
-    block_line = f"• {_linked(title, url)} — {tail}"
-    text_line = f"• {title}" + (f" {url}" if url else "") + f" — {tail}"
+    agency = escape(_clip(" ".join(str(alert.get("agency") or "").split()), 60))
+    left = d_day(alert.get("deadline"), today)
+    when = f"{left} ({str(alert['deadline'])[5:10]})" if left else "마감 미정"
+    shown = f"*{when}*" if is_urgent(alert.get("deadline"), today) else when
+    tail = " · ".join(x for x in (agency, source) if x)
+    block_line = f"• {_linked(title, url)} — {shown}" + (f" · {tail}" if tail else "")
+    text_line = f"• {_clip(title, 80)} ({left or '마감 미정'})"
     return block_line, text_line
+
+
+def by_deadline(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Closest deadline first, open-ended last; otherwise as given."""
+    return sorted(alerts, key=lambda a: deadline_order(a.get("deadline")))
 
 
 def build_digest(alerts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Several announcement alerts for one channel -> one message, or as few as Slack's limits allow
-    (50 blocks, 3000 characters a section, 40k characters of text); parts say `(1/2)`."""
+    (50 blocks, 3000 characters a section, `text` under 4,000); parts say `(1/2)`."""
     return [payload for payload, _ in digest_parts(alerts, now)]
 
 
-def digest_parts(alerts: list[dict[str, Any]], now: datetime) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """build_digest, each payload paired with the alerts it lists (input order kept)."""
+def digest_parts(alerts: list[dict[str, Any]], now: datetime, title: str = "새 공고 {n}건"
+                 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """build_digest, each payload paired with the alerts it lists (sorted by deadline). `title`
+    is the header, `{n}` the number of announcements."""
     today = _today(now)
-    reserve = 1000  # the header line and mentions, in text and in its own block
+    alerts = by_deadline(alerts)
+    mention = _mentions([r for a in alerts for r in alert_rules(a)])
+    header = title.format(n=len(alerts))
+    reserve = len(header) + len(mention) + 20  # the header line of the text fallback
 
     parts: list[list[list[_Line]]] = []  # part -> sections -> lines
     sections: list[list[_Line]] = []
@@ -182,13 +238,13 @@ def digest_parts(alerts: list[dict[str, Any]], now: datetime) -> list[tuple[dict
     for alert in alerts:
         block_line, text_line = _digest_line(alert, today)
         line = (block_line, text_line, alert)
-        new_part = bool(sections) and text_len + len(text_line) + 1 > TEXT_MAX - reserve
+        new_part = bool(sections) and text_len + len(text_line) + 1 > DIGEST_TEXT_MAX - reserve
         if not new_part and sections and section_len + len(block_line) + 1 <= SECTION_MAX:
             sections[-1].append(line)
             section_len += len(block_line) + 1
             text_len += len(text_line) + 1
             continue
-        if new_part or len(sections) >= BLOCKS_MAX - 1:
+        if new_part or len(sections) >= BLOCKS_MAX - 2:
             parts.append(sections)
             sections, text_len = [], 0
         sections.append([line])
@@ -197,19 +253,20 @@ def digest_parts(alerts: list[dict[str, Any]], now: datetime) -> list[tuple[dict
     if sections:
         parts.append(sections)
 
-    mention = _mentions([r for a in alerts for r in alert_rules(a)])
     result = []
     for number, part in enumerate(parts, 1):
         label = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
         lead = f"{mention} " if mention and number == 1 else ""
-        header = f"{lead}*새 공모 {len(alerts)}건*{label}"
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": header}}]
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": _clip(header + label, HEADER_MAX)}}]
+        if lead:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(mention, SECTION_MAX)}})
         blocks += [
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(b for b, _, _ in section)}}
             for section in part
         ]
         lines = [t for section in part for _, t, _ in section]
-        text = "\n".join([f"{lead}새 공모 {len(alerts)}건{label}", *lines])
+        text = "\n".join([f"{lead}{escape(header)}{label}", *lines])
         result.append(({"text": text, "blocks": blocks}, [a for section in part for _, _, a in section]))
     return result
 
@@ -222,3 +279,62 @@ def build_ops(alert: dict[str, Any]) -> dict[str, Any]:
         "text": f":warning: gongmo-watcher: {body}",
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: *gongmo-watcher*\n{body}"}}],
     }
+
+
+# ---- follow-ups of an alert: thread replies, the rewritten message, the morning summary -----------
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_MAX)}}
+
+
+def build_copies(copies: list[dict[str, Any]]) -> dict[str, Any]:
+    """A thread note naming the other portals of a call: `다른 곳에도 게시: 기업마당 · NTIS` (linked)."""
+    linked, plain_parts = [], []
+    for copy in copies:
+        name = escape(_clip(" ".join(_source_name(copy).split()) or "?", 60))
+        url = safe_url(copy.get("link"))
+        linked.append(_linked(name, url))
+        plain_parts.append(name + (f" {url}" if url else ""))
+    return {"text": _clip("다른 곳에도 게시: " + " · ".join(plain_parts), DIGEST_TEXT_MAX),
+            "blocks": [_mrkdwn("다른 곳에도 게시: " + " · ".join(linked))]}
+
+
+def build_reminder(alert: dict[str, Any], offset_words: str, now: datetime) -> dict[str, Any]:
+    """A reminder in the thread: `:alarm_clock: 마감 1일 전: <link|title> · 마감 2026-12-10 (D-1)`."""
+    title, url = _title(alert, 300), safe_url(alert.get("link"))
+    shown = _deadline_text(alert.get("deadline"), _today(now)) or "-"
+    lead = f"{_mentions(alert_rules(alert))} ".lstrip()
+    return {"text": _clip(f"{lead}마감 {offset_words} 전: {title} · 마감 {shown}" + (f"\n{url}" if url else ""),
+                          DIGEST_TEXT_MAX),
+            "blocks": [_mrkdwn(f"{lead}:alarm_clock: *마감 {offset_words} 전*: {_linked(title, url)} · 마감 {shown}")]}
+
+
+def build_change(alert: dict[str, Any], lines: list[str], via: dict[str, Any] | None, now: datetime
+                 ) -> dict[str, Any]:
+    """What changed, in the thread: `변경: 마감 12-10 → 12-24 (D-23)`, and the correction it came from."""
+    body = escape(" · ".join(lines))
+    left = d_day(alert.get("deadline"), _today(now))
+    body += f" ({left})" if left else ""
+    blocks = [_mrkdwn(f":pencil2: *변경*: {body}")]
+    text = f"변경: {body}"
+    if via:
+        name = escape(_clip(" ".join(_source_name(via).split()), 60))
+        title, url = _title(via, 200), safe_url(via.get("link"))
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": _clip(f"{name}: {_linked(title, url)}", SECTION_MAX)}]})
+        text += f"\n{name}: {title}" + (f" {url}" if url else "")
+    return {"text": _clip(text, DIGEST_TEXT_MAX), "blocks": blocks}
+
+
+def build_summary(alerts: list[dict[str, Any]], day: str, now: datetime) -> dict[str, Any]:
+    """The morning summary of one channel, one message: open matched calls closing within 7 days,
+    closest first (what does not fit is counted at the end)."""
+    shown = f"{int(day[5:7])}/{int(day[8:10])}" if len(day) >= 10 and day[5:7].isdigit() else day
+    title = f"마감 임박 공고 {{n}}건 ({shown}, 7일 이내)"
+    parts = digest_parts([{**a, "rules": []} for a in alerts], now, title)
+    payload, listed = parts[0]
+    rest = len(alerts) - len(listed)
+    if rest:
+        payload["blocks"].append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"외 {rest}건"}]})
+        payload["text"] += f"\n외 {rest}건"
+    return payload

@@ -306,16 +306,17 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
         cycle.close()
     if not only:  # a full round; `once --source X` does not vouch for the others
         store.record_heartbeat("once", clock(), len(sources), os.getpid())
-    delivery = deliver_settled(store, sender, clock, config.rules.digest_over)
+    store.queue_due(config.rules, clock())  # reminders, morning summaries
+    delivery = deliver_settled(store, sender, clock, config.rules.digest_over, public_url=config.rules.public_url)
     return OnceReport(reports, delivery, rematch)
 
 
 def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime], digest_over: int,
-                    budget: float = 60.0) -> DeliveryReport:
+                    budget: float = 60.0, public_url: str | None = None) -> DeliveryReport:
     """Deliver, then keep going while Slack only asks for short waits (429 Retry-After, pacing):
     `once` should leave nothing pending that a minute's patience would have sent."""
     started = time.monotonic()
-    report = deliver(store, sender, clock(), digest_over)
+    report = deliver(store, sender, clock(), digest_over, public_url=public_url)
     sent, failed = report.sent, report.failed
     while report.pending:
         row = store.db.execute(
@@ -325,7 +326,7 @@ def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime],
         if time.monotonic() - started + wait > budget:
             break
         time.sleep(wait + 0.05)
-        report = deliver(store, sender, clock(), digest_over)
+        report = deliver(store, sender, clock(), digest_over, public_url=public_url)
         sent, failed = sent + report.sent, failed + report.failed
         if not report.sent and not report.failed:
             break
@@ -490,7 +491,10 @@ class Runner:
         queued = self._collect()
         self._heartbeat()
         if queued or time.monotonic() - self._last_delivery > 5:
-            deliver(self.store, self.sender, self.clock(), self.cycle.config.rules.digest_over, stop=self.stop)
+            rules = self.cycle.config.rules
+            self.store.queue_due(rules, self.clock())  # reminders, morning summaries
+            deliver(self.store, self.sender, self.clock(), rules.digest_over, stop=self.stop,
+                    public_url=rules.public_url)
             self._last_delivery = time.monotonic()
 
 

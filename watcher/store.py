@@ -26,6 +26,8 @@ from . import store_claims
 from .explain import rule_entry, words_json
 from .limits import busy_timeout_ms
 from .models import Announcement, Hit, Source
+from .store_calls import CallLinker, CallStore, calls_of
+from .store_calls import migrate as migrate_calls
 from .store_claims import ClaimStore
 from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
@@ -109,6 +111,12 @@ def _m0010_heartbeat(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+@migrations(name="0008_calls")
+def _m0008_calls(db: sqlite_utils.Database) -> None:
+    """Which call each announcement belongs to; calls' deadlines; follow-ups (watcher/store_calls.py)."""
+    migrate_calls(db)
+
+
 @dataclass
 class IngestResult:
     seen: int = 0
@@ -184,7 +192,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(DeskStore, HealthStore, OpsStore, RematchStore, ClaimStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -326,9 +334,11 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, ClaimStore):
         return rows
 
     def mark_sent(self, alert_id: int, now: datetime, ts: str | None) -> None:
+        """Sent; unless it was queued again (an `update` re-armed) while its claim was in flight."""
         self.db.execute(
             "UPDATE alerts SET status = 'sent', sent_at = ?, slack_ts = ?, attempts = attempts + 1, "
-            "next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+            "next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL "
+            "WHERE id = ? AND NOT (status = 'pending' AND claimed_by IS NOT NULL)",
             (iso(now), ts, alert_id),
         )
 
@@ -420,7 +430,10 @@ class _Ingest:
         for source, ids in seen_only.items():
             conn.execute(f"UPDATE announcements SET last_seen = ? WHERE source = ? AND {_in_ids('id')}",
                          (stamp, source, json.dumps(ids, ensure_ascii=False)))
+        calls = CallLinker(conn, stamp)
+        calls.link(batch, olds)
         self.result.alerts_queued += self._queue(earned)
+        calls.follow(earned)
 
     def _load(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]
               ) -> tuple[dict[_Key, dict[str, Any]], dict[_Key, dict[str, tuple[str, str, str]]]]:
@@ -472,7 +485,8 @@ class _Ingest:
         """Outbox rows, one per (key, channel); a pending one gains the new rules. -> rows added."""
         if not earned:
             return 0
-        keys = sorted({ann.key for ann, _ in earned})
+        call_of = calls_of(self.conn, [ann for ann, _ in earned])  # one alert per call and channel
+        keys = sorted(set(call_of.values()))
         stored: dict[tuple[str, str], list[Any]] = {}  # (key, channel) -> [id, rules or None if not mergeable]
         cursor = self.conn.execute(f"SELECT id, key, channel, status, kind, rules FROM alerts WHERE {_in_ids('key')}",
                                    (json.dumps(keys, ensure_ascii=False),))
@@ -485,7 +499,7 @@ class _Ingest:
             for hit in hits:
                 by_channel.setdefault(hit.channel, []).append(rule_entry(hit))
             for channel, entries in by_channel.items():
-                slot = (ann.key, channel)
+                slot = (call_of[(ann.source, ann.id)], channel)
                 if slot in added:
                     added[slot][2] = merge_rules(added[slot][2], entries)
                 elif slot in stored:

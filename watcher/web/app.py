@@ -5,7 +5,8 @@ GET /search?q=&source=&rule=&agency=&since=&until=&open=1&undated=0|1&matched=1&
 renders one HTML page (no JavaScript) with the total, one page of results and links to the other
 pages; the same query with format=csv|json|atom returns the whole result (watcher/web/exports.py);
 GET /status the health of every configured source and the alerts pending per channel;
-GET /healthz answers `ok`; GET /metrics is Prometheus text (watcher/metrics.py). Every request opens
+GET /healthz answers `ok`; GET /metrics is Prometheus text (watcher/metrics.py); GET /calendar.ics?rule=
+as `watcher calendar` (watcher/ics.py). Every request opens
 its own read-only SQLite connection. Everything from a source is HTML-escaped and only http(s) links are linked.
 """
 
@@ -247,6 +248,10 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
             return [b""]
         elif path == "/healthz":
             status, ctype, data = "200 OK", "text/plain", b"ok\n"
+        elif path == "/calendar.ics":  # as `watcher calendar` (watcher/ics.py)
+            from ..ics import calendar_response
+
+            status, ctype, data = calendar_response(desk.store_path, _query_string(environ), clock())
         elif path == "/metrics":
             from ..metrics import CONTENT_TYPE, render_metrics
 

@@ -1,0 +1,40 @@
+"""`watcher calendar`: matched calls' deadlines as iCalendar on standard output (read-only)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import config as config_mod
+from .cli import command, setting
+from .errors import ConfigError, MissingDatabase
+
+
+def rule_names() -> list[str] | None:
+    """The rules of rules.yaml, or None when it cannot be read (the name is then not checked)."""
+    try:
+        return [r.name for r in config_mod.load_rules(setting("rules")).rules]
+    except (ConfigError, OSError):
+        return None
+
+
+@command()
+@click.option("--rule", metavar="NAME", help="only calls this rule matched")
+@click.option("--open", "open_only", is_flag=True, help="only calls whose deadline is today or later")
+def calendar(rule: str | None, open_only: bool) -> None:
+    """Print an iCalendar (RFC 5545) file: one all-day event per matched call with a deadline.
+
+    Example: watcher calendar --rule medical-devices --open > deadlines.ics
+    """
+    known = rule_names()
+    if rule and known is not None and rule not in known:
+        raise click.BadParameter(f"unknown rule '{rule}' (known: {', '.join(known) or 'none'})", param_hint="--rule")
+    from .ics import calendar_for
+    from .run import now_kst
+
+    data = calendar_for(setting("db"), rule, open_only, now_kst())
+    if data is None:
+        raise MissingDatabase(setting("db"))
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
