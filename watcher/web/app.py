@@ -255,7 +255,7 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
         elif path == "/metrics":
             from ..metrics import CONTENT_TYPE, render_metrics
 
-            status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock())
+            status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock(), desk.config())
         elif path in ("/search", "/status"):
             try:
                 form = _form(environ)
