@@ -93,8 +93,11 @@ _CHUNK = 5_000
 _pool_matcher: Matcher | None = None  # in each forked worker
 
 
-def _init(matcher: Matcher) -> None:
+def _init(matcher: Matcher, parent: int) -> None:
     global _pool_matcher
+    from .workers import die_with_parent
+
+    die_with_parent(parent)  # a killed `once` / `run` leaves no worker behind
     _pool_matcher = matcher
 
 
@@ -112,7 +115,7 @@ def match_all(matcher: Matcher, anns: list[Announcement]) -> list[list[Hit]]:
         return [matcher.match(ann) for ann in anns]
     chunks = [anns[i:i + _CHUNK] for i in range(0, len(anns), _CHUNK)]
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
-                             initargs=(matcher,)) as pool:
+                             initargs=(matcher, os.getpid())) as pool:
         return [hits for part in pool.map(_match_chunk, chunks) for hits in part]
 
 

@@ -282,8 +282,21 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
     return app
 
 
+IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle before it is closed (WATCHER_IDLE_TIMEOUT)
+BACKLOG = 128  # connections the kernel queues while every thread is busy (a burst of clients)
+
+
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = BACKLOG
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One log line, no traceback: an idle client cut at the timeout, or one that went away."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        level = logging.DEBUG if isinstance(exc, (TimeoutError, ConnectionError)) else logging.WARNING
+        log.log(level, "%s: %s: %s", client_address[0], type(exc).__name__, exc)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -293,10 +306,16 @@ class _QuietHandler(WSGIRequestHandler):
 
 def make_web_server(store_path: str | Path, host: str = "127.0.0.1", port: int = 8080,
                     config: ConfigSource | Config | None = None,
-                    clock: Callable[[], datetime] = lambda: datetime.now(fts.KST)) -> WSGIServer:
-    """A threaded WSGI server bound to host:port (port 0: any free port, see server_address)."""
+                    clock: Callable[[], datetime] = lambda: datetime.now(fts.KST),
+                    idle_timeout: float | None = None) -> WSGIServer:
+    """A threaded WSGI server bound to host:port (port 0: any free port, see server_address);
+    connections idle for `idle_timeout` seconds are closed."""
+    from ..limits import env_seconds
+
+    idle = idle_timeout if idle_timeout is not None else env_seconds("WATCHER_IDLE_TIMEOUT", IDLE_TIMEOUT)
+    handler = type("_Handler", (_QuietHandler,), {"timeout": idle})
     return make_server(host, port, make_app(store_path, clock=clock, config=config), server_class=_Server,
-                       handler_class=_QuietHandler)
+                       handler_class=handler)
 
 
 def serve(store_path: str | Path, host: str = "127.0.0.1", port: int = 8080,
