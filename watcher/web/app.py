@@ -72,7 +72,9 @@ def _flags(form: dict[str, str]) -> dict[str, bool]:
 def _day(form: dict[str, str], key: str, label: str) -> date | None:
     try:
         return fts.parse_day(form.get(key) or None, key)
-    except WatcherError:
+    except WatcherError as err:
+        if "out of range" in str(err):
+            raise WatcherError(f"{key} {form[key]}: {DAY_MIN}부터 {DAY_MAX}까지의 날짜만 검색할 수 있습니다") from None
         raise WatcherError(f"{label}({key}) '{form[key]}'을(를) 날짜로 읽을 수 없습니다 (예: 2026-11-01)") from None
 
 
