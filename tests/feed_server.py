@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that serves feeds for tests.
 
 Each route answers with a body and headers; ETag / Last-Modified are honoured so conditional
-GET can be observed; knobs make a route fail (status, Retry-After), hang, or cut off.
+GET can be observed; knobs make a route fail (status, Retry-After), hang, trickle its headers or
+body, or cut off.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Route:
     conditional: bool = True  # send ETag / Last-Modified, answer 304 when they match
     last_modified: str = "Sat, 21 Nov 2026 09:00:00 GMT"
     trickle: float | None = None  # send the body in 1 KB pieces this many seconds apart, no length
+    header_trickle: float | None = None  # send status line and headers one byte this many seconds apart
 
 
 @dataclass
@@ -91,6 +93,9 @@ class FeedServer:
         if route and status >= 400 and route.body:
             body = route.body
         try:
+            if route and route.header_trickle is not None:
+                self._trickle_headers(handler, route, status, body)
+                return
             handler.send_response(status)
             if route:
                 for key, value in route.headers.items():
@@ -114,6 +119,18 @@ class FeedServer:
                 handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    @staticmethod
+    def _trickle_headers(handler: BaseHTTPRequestHandler, route: Route, status: int, body: bytes) -> None:
+        head = (f"HTTP/1.1 {status} OK\r\nContent-Type: {route.content_type}\r\nConnection: close\r\n"
+                + "".join(f"X-Pad-{i}: {'x' * 20}\r\n" for i in range(20))
+                + f"Content-Length: {len(body)}\r\n\r\n").encode("ascii")
+        handler.close_connection = True
+        for byte in head:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(route.header_trickle or 0)
+        handler.wfile.write(body)
 
     def __enter__(self) -> FeedServer:
         self.thread.start()

@@ -60,6 +60,12 @@ def test_reversed_date_range(desk):
     assert err == "error: --since 2026-12-01 is after --until 2026-11-01\n"
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_out_of_range_date(desk, day):
+    _, err = invoke(desk, "search", "x", "--until", day, code=2)
+    assert err == f"error: date {day} is out of range (1900-01-01 to 2999-12-31)\n"
+
+
 @pytest.mark.parametrize("flags", [("--csv", "--json"), ("--json", "--atom"), ("--csv", "--json", "--atom")])
 def test_two_output_formats_are_an_error(desk, flags):
     _, err = invoke(desk, "search", "x", *flags, code=2)

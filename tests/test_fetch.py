@@ -68,6 +68,23 @@ def test_timeout_bounds_the_whole_request(server):
     assert time.monotonic() - started < 2.5
 
 
+def test_headers_trickled_a_byte_at_a_time_are_cut_at_the_timeout(server):
+    server.set("/drip", "<rss/>", header_trickle=0.3)  # every byte well within a socket timeout
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timeout after 1s"):
+        fetch(make_session(), src(server, "/drip", timeout=1.0))
+    assert time.monotonic() - started < 1.5  # the headers alone would take over 2 minutes
+
+
+def test_a_request_within_its_deadline_leaves_the_connection_usable(server):
+    server.set("/f", "<rss/>")
+    session = make_session()
+    for _ in range(3):
+        assert fetch(session, src(server, "/f", timeout=0.5)).body == b"<rss/>"
+    time.sleep(0.7)  # the deadline timers of those requests have long been cancelled
+    assert fetch(session, src(server, "/f", timeout=0.5), FetchState()).status == "ok"
+
+
 def test_server_error_is_a_fetch_error(server):
     server.set("/e", "boom", status=500)
     with pytest.raises(FetchError, match="HTTP 500"):

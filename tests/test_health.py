@@ -226,3 +226,28 @@ def test_old_database_gets_last_new_from_its_announcements(tmp_path):
     db.conn.commit()
     db.close()
     assert Store(tmp_path / "old.db").health_rows()["s"]["last_new"] == "2026-10-20T00:00:00+09:00"
+
+
+def test_status_text_has_a_row_per_configured_source_and_names_the_ones_no_longer_configured(tmp_path):
+    from click.testing import CliRunner
+
+    from watcher.cli import cli
+
+    db = tmp_path / "w.db"
+    store = Store(db)
+    poll(store, Source(id="gone", url="https://x.kr/gone"), [ann()], NOW)
+    poll(store, BTP_TEMPLATE, [ann(1, title="AB AB", published=None)], NOW)
+    store.close()
+    (tmp_path / "s.yaml").write_text(
+        "sources:\n  - id: btp\n    kind: html\n    url: https://x.kr/b\n    items: tr\n"
+        '    fields: {title: "td.subject a", link: "td.subject a@href", published: "td.regdate"}\n'
+        "  - id: off\n    url: https://x.kr/off\n    enabled: false\n", encoding="utf-8")
+    (tmp_path / "r.yaml").write_text("rules:\n  - name: r\n    any: [특구]\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--db", str(db), "--sources", str(tmp_path / "s.yaml"),
+                                      "--rules", str(tmp_path / "r.yaml"), "status"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].split()[:2] == ["btp", "degraded"]
+    assert "published (td.regdate) matched nothing in 1 items" in lines[1]
+    assert lines[2].split()[:2] == ["off", "disabled"] and lines[2].endswith("enabled: false in sources.yaml")
+    assert f"not in {tmp_path / 's.yaml'} any more: gone (1 items stored)" in lines

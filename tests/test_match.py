@@ -312,3 +312,7 @@ def test_diff_channel_change_is_drop_and_add():
     result = diff(old, new, [_ann(title="의료기기")])
     assert [r["channel"] for r in result["added"]] == ["#new"]
     assert [r["channel"] for r in result["dropped"]] == ["#old"]
+
+
+def test_no_rules_match_nothing():
+    assert Matcher(RuleSet()).match(_ann(title="공고")) == []

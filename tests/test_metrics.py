@@ -11,7 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from watcher.models import Announcement, Hit, Source
+from watcher.models import Announcement, Config, Hit, RuleSet, Source
 from watcher.store import KST, Store
 from watcher.web import make_web_server
 
@@ -19,8 +19,8 @@ NTIS = Source(id="ntis", url="https://ntis", name="NTIS")
 BIZ = Source(id="bizinfo", url="https://biz", name="기업마당")
 
 
-def serve(path: Path) -> Iterator[str]:
-    server = make_web_server(path, "127.0.0.1", 0)
+def serve(path: Path, config: Config | None = None) -> Iterator[str]:
+    server = make_web_server(path, "127.0.0.1", 0, config)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -89,3 +89,16 @@ def test_metrics_without_a_database_still_parse(tmp_path: Path) -> None:
         m = scrape(base)
         assert m == {("watcher_oldest_pending_alert_age_seconds", ()): 0.0}
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_metrics_give_the_state_of_every_configured_source(tmp_path: Path) -> None:
+    now = datetime.now(KST).replace(microsecond=0)
+    store = Store(tmp_path / "w.db")
+    store.record_success(NTIS, now - timedelta(minutes=5), None, None, None)
+    store.record_failure(BIZ, now - timedelta(minutes=5), "fetch: http 503", None)
+    store.close()
+    config = Config(sources=(NTIS, BIZ, Source(id="new", url="https://new")), rules=RuleSet())
+    for base in serve(tmp_path / "w.db", config):
+        states = {labels: v for (name, labels), v in scrape(base).items() if name == "watcher_source_state"}
+    assert states == {(("source", "ntis"), ("state", "ok")): 1, (("source", "bizinfo"), ("state", "failing")): 1,
+                      (("source", "new"), ("state", "never polled")): 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from io import StringIO
@@ -16,7 +17,7 @@ from watcher.deliver import ConsoleSender
 from watcher.errors import ConfigError
 from watcher.match import Matcher
 from watcher.models import Announcement, Config, Rule, RuleSet, Source
-from watcher.rematch import apply_rules, fingerprint
+from watcher.rematch import apply_rules, changed_rules, fingerprint
 from watcher.run import Runner
 from watcher.store import Store
 
@@ -248,3 +249,28 @@ def test_the_search_page_shows_the_words_a_regex_matched_not_the_regex(tmp_path)
         server.shutdown()
         thread.join(10)
     assert '<span class="words">강소 특구 (제목)</span>' in page and "re:" not in page
+
+
+def test_only_edited_rules_and_those_using_an_edited_synonym_group_are_applied_again():
+    base = RuleSet(rules=(Rule("zones", any=("강소특구",)), Rule("bio", any=("바이오",))),
+                   synonyms=(("강소특구", "강소연구개발특구"),))
+    bio_edit = replace(base, rules=(base.rules[0], Rule("bio", any=("바이오", "신약"))))
+    assert changed_rules(fingerprint(base), fingerprint(bio_edit)) == {"bio"}
+    synonym_edit = replace(base, synonyms=(("강소특구", "강소연구개발특구", "강소 특구"),))
+    assert changed_rules(fingerprint(base), fingerprint(synonym_edit)) == {"zones"}
+    assert changed_rules(fingerprint(base), fingerprint(replace(base, rules=base.rules[:1]))) == {"bio"}
+    assert changed_rules(fingerprint(base), fingerprint(replace(base, max_age=86400))) is None  # all
+    assert changed_rules("0123abcd", fingerprint(base)) is None  # an older database's fingerprint
+
+
+def test_an_edit_of_one_rule_leaves_the_stored_matches_of_the_others(tmp_path):
+    store = Store(tmp_path / "w.db")
+    cfg = config(Rule("zones", any=("특구",)), Rule("bio", any=("바이오",)))
+    apply_rules(store, cfg, NOW)
+    ingest(store, cfg, ann("1", "특구 바이오 공고"))
+    store.conn.execute("UPDATE matches SET matched_at = 'then', words = NULL")
+    store.conn.commit()
+    report = apply_rules(store, config(Rule("zones", any=("특구",)), Rule("bio", any=("바이오", "공고"))), NOW)
+    assert report is not None and report.changed == 1
+    rows = dict(store.conn.execute("SELECT rule, words FROM matches"))
+    assert rows == {"zones": None, "bio": '[{"field": "title", "text": "바이오"}, {"field": "title", "text": "공고"}]'}

@@ -167,6 +167,13 @@ def test_atom_export_is_a_feed_a_reader_reads(base: str) -> None:
     assert '<link rel="alternate" type="application/atom+xml"' in page and 'id="export-atom"' in page
 
 
+def test_calendar_link_subscribes_to_the_rules_deadlines(base: str) -> None:
+    page = get(base, q="의료기기", rule="medical").text
+    assert '<a href="/calendar.ics?rule=medical&amp;open=1" id="export-ics"' in page
+    response = get(base, "/calendar.ics", rule="medical", open="1")
+    assert response.headers["Content-Type"].startswith("text/calendar") and b"BEGIN:VEVENT" in response.content
+
+
 def test_exports_carry_the_filters_of_the_page(base: str) -> None:
     page = get(base, q="의료기기", source="ntis", sort="deadline").text
     link = re.search(r'<a href="([^"]+)" id="export-csv">', page).group(1).replace("&amp;", "&")
@@ -178,6 +185,12 @@ def test_reversed_date_range_is_a_400_naming_it(base: str) -> None:
     response = requests.get(base + "/search", params={"since": "2026-12-01", "until": "2026-11-01"}, timeout=10)
     assert response.status_code == 400
     assert "날짜 범위가 거꾸로입니다: since 2026-12-01 이 until 2026-11-01 보다 늦습니다" in response.text
+
+
+@pytest.mark.parametrize("key, day", [("until", "9999-12-31"), ("since", "0001-01-01")])
+def test_out_of_range_date_is_a_400(base: str, key: str, day: str) -> None:
+    response = requests.get(base + "/search", params={key: day}, timeout=10)
+    assert response.status_code == 400 and f"{key} {day}: 1900-01-01부터 2999-12-31까지" in response.text
 
 
 def test_unknown_format_is_a_400(base: str) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import ConfigError, InputError, MissingDatabase, WatcherError
+from .errors import ConfigError, InputError, MissingDatabase, WatcherError, database_error
 from .models import Config
+from .termsafe import term
 
 if TYPE_CHECKING:
     from .store import Store
@@ -146,9 +148,14 @@ def iso_day(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.replace(".", "-")).isoformat()
+        day = date.fromisoformat(value.replace(".", "-"))
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date like 2026-11-01") from None
+    from .search import DAY_MAX, DAY_MIN
+
+    if not DAY_MIN <= day <= DAY_MAX:
+        raise InputError(f"date {value} is out of range ({DAY_MIN} to {DAY_MAX})")
+    return day.isoformat()
 
 
 class Group(click.Group):
@@ -177,6 +184,11 @@ class Group(click.Group):
             ctx.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
             raise  # click ends quietly on a closed pipe (`watcher search x | head -1`)
+        except sqlite3.Error as exc:
+            if os.environ.get("WATCHER_DEBUG"):
+                raise
+            click.echo(f"error: {database_error(setting('db'), exc)}", err=True)
+            ctx.exit(1)
         except Exception as exc:
             if os.environ.get("WATCHER_DEBUG"):
                 raise
@@ -245,7 +257,7 @@ def once(only: tuple[str, ...]) -> None:
                    f"{m.alerts_queued} alerts queued")
     for r in report.sources:
         detail = r.error if r.error else f"{r.items} items, {r.new} new, {r.alerts} alerts queued"
-        click.echo(f"{r.id:<20} {r.status:<12} {detail}")
+        click.echo(term(f"{r.id:<20} {r.status:<12} {detail}"))
     d = report.delivery
     click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))
 
@@ -320,7 +332,7 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     for row in rows:
         mark = {"added": "+ ", "dropped": "- "}.get(row.get("change", ""), "")
         words = ", ".join(row.get("words") or [])
-        click.echo(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({words})")
+        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({words})"))
     click.echo(f"{len(rows)} {'changes' if diff else 'matches'}")
 
 
@@ -370,7 +382,7 @@ def status(as_json: bool, check: bool) -> None:
     for row in rows:
         ok = (row.get("last_success") or "never")[:16].replace("T", " ")
         click.echo(f"{row['id']:<16} {row['state']:<12} {ok:<16} {row['failures']:>8} {row['items']:>6} "
-                   f"{(row.get('last_new') or '-')[:10]:<10}  {row['reason']}")
+                   f"{(row.get('last_new') or '-')[:10]:<10}  {term(row['reason'])}")
     configured = {s.id for s in cfg.sources}
     gone = [r for r in store.health_rows().values() if r["id"] not in configured]
     for row in sorted(gone, key=lambda r: r["id"]):

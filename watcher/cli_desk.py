@@ -16,8 +16,9 @@ from typing import Any
 import click
 
 from .cli import command, iso_day, load, open_existing_store, setting
-from .desk import SORTS, Query, display_width, pad
+from .desk import DAY_MAX, DAY_MIN, SORTS, Query, display_width, pad
 from .errors import InputError, WatcherError
+from .termsafe import term
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ def check_known(kind: str, value: str | None, known: list[str]) -> None:
 
 def date_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
     low, high = iso_day(since), iso_day(until)
+    for value in (low, high):
+        if value and not DAY_MIN <= date.fromisoformat(value) <= DAY_MAX:
+            raise InputError(f"date {value} is out of range ({DAY_MIN} to {DAY_MAX})")
     if low and high and low > high:
         raise InputError(f"--since {low} is after --until {high}")
     return (date.fromisoformat(low) if low else None), (date.fromisoformat(high) if high else None)
@@ -117,8 +121,9 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
     more = f"{len(found.rows)} of {found.total} shown (--limit {limit})"
     if fmt == "json":
         sys.stdout.write(exports.to_json(found.rows, today))
-    elif fmt == "csv":
-        sys.stdout.buffer.write(exports.to_csv(found.rows, today).encode("utf-8"))
+    elif fmt == "csv":  # a terminal may show it: control characters from feeds escaped
+        rows = [{k: term(v) if isinstance(v, str) else v for k, v in row.items()} for row in found.rows]
+        sys.stdout.buffer.write(exports.to_csv(rows, today).encode("utf-8"))
     elif fmt == "atom":
         title = f"공모사업 검색: {query}" if query else "공모사업 검색"
         sys.stdout.write(exports.to_atom(found.rows, title, f"urn:gongmo-watcher:search:{query}", "", now, today))
@@ -127,7 +132,7 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
         return
     else:
         for line in _table(found.rows, today):
-            click.echo(line)
+            click.echo(term(line))
         click.echo(more if found.total > len(found.rows) else f"{found.total} found")
         return
     sys.stdout.flush()

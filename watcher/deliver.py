@@ -10,11 +10,16 @@ channel, bot not invited) -> retry in 1 h, logged once; blocks Slack refuses -> 
 again as plain text. While any alert of a lane waits out such a
 failure the whole lane waits, so a rate-limited or broken channel gets no requests in between.
 slack_sdk's own retry handlers are disabled: every retry goes through the outbox.
+
+Each message is claimed in the store before it is posted (watcher/store_claims.py): of overlapping
+processes only the claimant sends it. An answer that timed out (the request went out, no answer came)
+may have been posted: it is sent again once, and counted as sent if that times out too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import sys
@@ -30,7 +35,9 @@ from urllib.error import URLError
 
 from . import threads
 from .errors import ConfigError, DeliveryError
+from .limits import env_seconds
 from .notify import alert_rules, build_message, build_ops, digest_parts
+from .termsafe import term
 
 if TYPE_CHECKING:  # slack_sdk is imported only when Slack is configured (start-up time)
     from slack_sdk.web import WebClient
@@ -43,9 +50,9 @@ _sdk_logger.setLevel(logging.CRITICAL)
 _sdk_logger.propagate = False
 
 DEFAULT_API_URL = "https://slack.com/api/"
-TIMEOUT = 10.0  # seconds, one request
+TIMEOUT = 10.0  # seconds, one request (WATCHER_SLACK_TIMEOUT)
 INTERVAL = 1.0  # seconds between two messages to one channel (Slack: about 1 per second)
-BACKOFF_BASE, BACKOFF_MAX = 30.0, 3600.0  # network errors, 5xx
+BACKOFF_BASE, BACKOFF_MAX = 30.0, 3600.0  # network errors, 5xx (base: WATCHER_RETRY_BASE)
 PERMANENT_RETRY = 3600.0  # permanent errors stay pending and are tried again hourly
 
 # Errors of the token or workspace: nothing can be sent to any channel.
@@ -106,7 +113,28 @@ def slack_error(status: int, code: str, retry_after: float | None = None) -> Del
     return DeliveryError(f"http {status}" + (f": {code}" if code else ""), retryable=True)
 
 
+class AnswerTimeout(DeliveryError):
+    """The request reached Slack but no answer came in time: the message may have been posted."""
+
+
+_NON_JSON = "Received a response in a non-JSON format:"
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def not_slack(status: int, headers: Mapping[str, Any] | None, body: str) -> DeliveryError:
+    """An answer that is not Slack's (an HTML page of a proxy, a maintenance page): retried later,
+    and said as such, with the page's title or first words."""
+    ctype = next((str(v) for k, v in (headers or {}).items() if k.lower() == "content-type"), "")
+    ctype = ctype.split(";")[0].strip() or "no content type"
+    title = _TITLE.search(body)
+    gist = " ".join(re.sub(r"<[^>]*>", " ", title.group(1) if title else body).split())[:80]
+    return DeliveryError(f"not a Slack answer (http {status}, {ctype}): {term(gist) or 'empty body'}",
+                         retryable=True)
+
+
 def _network_error(exc: Exception) -> DeliveryError:
+    if isinstance(exc, TimeoutError):  # urllib wraps failures before the request in URLError; not this
+        return AnswerTimeout("network: no answer in time (the message may have arrived)", retryable=True)
     reason = exc.reason if isinstance(exc, URLError) else exc
     return DeliveryError(f"network: {reason or type(exc).__name__}", retryable=True)
 
@@ -142,6 +170,9 @@ class SlackSender:
         except SlackApiError as exc:
             answer = exc.response
             data = answer.data if isinstance(answer.data, dict) else {}
+            if str(data.get("error") or "").startswith(_NON_JSON):
+                raise not_slack(answer.status_code, answer.headers,
+                                str(data["error"]).removeprefix(_NON_JSON)) from exc
             raise slack_error(answer.status_code, str(data.get("error") or ""), _retry_after(answer.headers)) from exc
         except (OSError, HTTPException) as exc:
             raise _network_error(exc) from exc
@@ -168,8 +199,11 @@ class WebhookSender:
             response = self.client.send_dict(body)
         except (OSError, HTTPException) as exc:
             raise _network_error(exc) from exc
+        body = str(response.body or "")
+        if response.status_code == 200 and not body.lstrip().startswith("<"):
+            return None  # Slack answers `ok`; an HTML page in a 200 is someone else's
         if response.status_code == 200:
-            return None
+            raise not_slack(200, response.headers, body)
         raise slack_error(response.status_code, str(response.body or "")[:200], _retry_after(response.headers))
 
 
@@ -214,12 +248,13 @@ class ConsoleSender:
 
     def send(self, channel: str, payload: dict[str, Any]) -> str | None:
         out = self.out or sys.stdout
-        print(f"── {channel} ──\n{render(payload)}\n", file=out, flush=True)
+        print(f"── {channel} ──\n{term(render(payload))}\n", file=out, flush=True)
         return None
 
 
-def make_sender(env: Mapping[str, str], timeout: float = TIMEOUT) -> Sender:
+def make_sender(env: Mapping[str, str], timeout: float | None = None) -> Sender:
     """SLACK_BOT_TOKEN (+ SLACK_API_URL) -> Web API; else SLACK_WEBHOOK_URL -> webhook; else console."""
+    timeout = env_seconds("WATCHER_SLACK_TIMEOUT", TIMEOUT) if timeout is None else timeout
     token = (env.get("SLACK_BOT_TOKEN") or "").strip()
     webhook = (env.get("SLACK_WEBHOOK_URL") or "").strip()
     if token:
@@ -358,6 +393,8 @@ def deliver(
     def current() -> datetime:
         return now + timedelta(seconds=max(0.0, clock() - start))
 
+    for gone in store.take_over_expired(now):
+        log.warning("alerts claimed by %s, which stopped mid-send, are taken over (sent again at most once)", gone)
     held = _held_lanes(store, sender, now)
     lanes: dict[str, list[dict[str, Any]]] = {}
     for alert in threads.prepare(store, store.pending_alerts(now)):
@@ -379,6 +416,11 @@ def deliver(
             else:
                 sleep(wait)
         message = queues[lane].popleft()
+        ids = [alert["id"] for alert in message.alerts]
+        if not store.claim(ids, current()):  # another process sends (or sent) it
+            if not queues[lane]:
+                del queues[lane]
+            continue
         try:
             ts = sender.send(message.channel, message.payload)
         except Exception as exc:  # every failure keeps the alerts pending
@@ -386,8 +428,13 @@ def deliver(
             code = error_code(err.detail)
             if code in PAYLOAD_ERRORS and message.payload.get("blocks"):  # Slack refused our blocks:
                 log.warning("%s: %s: sending it again as plain text", message.channel, err)
+                store.release(ids)
                 queues[lane].appendleft(_Message(message.channel, {"text": message.payload["text"]}, message.alerts))
                 next_at[lane] = clock() + sender.interval
+                continue
+            if isinstance(err, AnswerTimeout):
+                _in_doubt(store, message, err, current(), report, log)
+                del queues[lane]
                 continue
             _failed(store, message, err, current(), report, log)
             if code in AUTH_ERRORS:
@@ -397,9 +444,7 @@ def deliver(
                 del queues[lane]  # this lane is done for the round
                 continue
         else:
-            with _transaction(store):  # all alerts of the message at once: a crash repeats it whole or not
-                for alert in message.alerts:
-                    store.mark_sent(alert["id"], current(), ts)
+            _durably(functools.partial(_mark_sent, store, message, current(), ts), log)
             report.sent += len(message.alerts)
             report.messages += 1
         next_at[lane] = clock() + sender.interval
@@ -412,22 +457,79 @@ def deliver(
     return report
 
 
-def _failed(
-    store: Any, message: _Message, err: DeliveryError, at: datetime, report: DeliveryReport, log: logging.Logger
-) -> None:
+def _mark_sent(store: Any, message: _Message, at: datetime, ts: str | None) -> None:
+    with _transaction(store):  # all alerts of the message at once: a crash repeats it whole or not
+        for alert in message.alerts:
+            store.mark_sent(alert["id"], at, ts)
+
+
+def _durably(write: Callable[[], None], log: logging.Logger, patience: float | None = None) -> None:
+    """Record what Slack accepted even while another process holds the database for long (each try
+    waits the busy timeout); give up only near the claim's lease, which would let it be sent again."""
+    import sqlite3
+
+    from .store_claims import lease_seconds
+
+    deadline = time.monotonic() + (patience if patience is not None else lease_seconds() * 0.8)
+    while True:
+        try:
+            write()
+            return
+        except sqlite3.OperationalError as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("database busy while recording a sent message (%s); trying again", exc)
+            time.sleep(0.2)
+
+
+def _retry_at(message: _Message, err: DeliveryError, at: datetime) -> datetime:
     if not err.retryable:
         delay = PERMANENT_RETRY
     elif err.retry_after is not None:
         delay = err.retry_after
     else:
         attempts = max(int(a.get("attempts") or 0) for a in message.alerts)
-        delay = min(BACKOFF_BASE * 2 ** min(attempts, 20), BACKOFF_MAX)
+        base = env_seconds("WATCHER_RETRY_BASE", BACKOFF_BASE)
+        delay = min(base * 2 ** min(attempts, 20), BACKOFF_MAX)
     retry_at = at + timedelta(seconds=delay)
     if retry_at.microsecond:  # the store keeps whole seconds: round up, never retry early
         retry_at = retry_at.replace(microsecond=0) + timedelta(seconds=1)
-    with _transaction(store):
-        for alert in message.alerts:
-            store.mark_retry(alert["id"], at, str(err), retry_at)
+    return retry_at
+
+
+def _in_doubt(
+    store: Any, message: _Message, err: DeliveryError, at: datetime, report: DeliveryReport, log: logging.Logger
+) -> None:
+    """No answer in time: sent again once later; the second time it counts as sent."""
+    retry_at = _retry_at(message, err, at)
+    counted = 0
+
+    def write() -> None:
+        nonlocal counted
+        counted = store.mark_in_doubt([a["id"] for a in message.alerts], at, str(err), retry_at)
+
+    _durably(write, log)
+    report.errors.append(f"{message.channel}: {err}")
+    if counted:
+        report.sent += counted
+        log.warning("%s: %s again: %d alert(s) counted as sent, not repeated", message.channel, err, counted)
+    else:
+        report.failed += len(message.alerts)
+        log.warning("%s: %s: %d alert(s) sent again once at %s", message.channel, err, len(message.alerts),
+                    retry_at.isoformat(timespec="seconds"))
+
+
+def _failed(
+    store: Any, message: _Message, err: DeliveryError, at: datetime, report: DeliveryReport, log: logging.Logger
+) -> None:
+    retry_at = _retry_at(message, err, at)
+
+    def write() -> None:
+        with _transaction(store):
+            for alert in message.alerts:
+                store.mark_retry(alert["id"], at, str(err), retry_at)
+
+    _durably(write, log)
     report.failed += len(message.alerts)
     report.errors.append(f"{message.channel}: {err}")
     repeated = all(a.get("last_error") == str(err) for a in message.alerts)

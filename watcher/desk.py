@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 SORTS = ("newest", "deadline")
+DAY_MIN, DAY_MAX = date(1900, 1, 1), date(2999, 12, 31)  # days a search may be bounded by
 
 
 @dataclass(frozen=True)

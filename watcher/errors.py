@@ -60,3 +60,13 @@ class MissingDatabase(InputError):
     def __init__(self, path: object):
         self.path = path
         super().__init__(f"no database at {path} (run `watcher once` first, or pass --db FILE)")
+
+
+def database_error(path: object, exc: Exception) -> str:
+    """One line for an SQLite error, naming the database file (and what to do when it was locked)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "locked" in text or "busy" in text:
+        text += " (another watcher process held it longer than the busy timeout; WATCHER_BUSY_TIMEOUT sets it)"
+    elif "disk is full" in text or "disk I/O" in text:
+        text += " (free some disk space; nothing committed is lost)"
+    return f"database {path}: {text}"

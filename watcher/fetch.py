@@ -1,7 +1,8 @@
 """HTTP for sources: one polite request per poll.
 
 - one `requests.Session` (connection pooling), a `User-Agent` naming the product;
-- `timeout` bounds the whole request (connect + every read + the body), not each socket call;
+- `timeout` bounds the whole request (connect, headers, body), not each socket call: a timer shuts
+  the request's socket down at the deadline, so even a server trickling its headers is cut there;
 - bodies are streamed and refused past `max_bytes` (nothing is stored from a refused body);
 - conditional GET: the ETag / Last-Modified of the last good body are sent back, 304 means
   "not modified"; a 200 whose body hashes like the last one is "unchanged" (no re-parse);
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -20,6 +23,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import __version__
 from .errors import FetchError
@@ -48,9 +53,99 @@ class FetchResult:
     more_bodies: list[bytes] = field(default_factory=list)  # further pages (json paging)
 
 
+_local = threading.local()  # the Deadline of the request this thread is making
+
+
+class Deadline:
+    """The end of one whole request: when `timeout` has passed, a timer shuts down the socket the
+    request uses (the blocked read returns at once); `expired` then tells why it failed."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.expired = False
+        self._conn: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self._expire)
+        self._timer.daemon = True
+
+    def attach(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._conn, expired = conn, self.expired
+        if expired:
+            _shut(conn)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired, conn = True, self._conn
+        if conn is not None:
+            _shut(conn)
+
+    def __enter__(self) -> Deadline:
+        _local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _local.deadline = None
+
+
+def _shut(conn: HTTPConnection) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _DeadlineConnection(HTTPConnection):
+    """Tells the thread's Deadline which connection carries its request."""
+
+    def connect(self) -> None:
+        super().connect()
+        self._attach()
+
+    def request(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        self._attach()
+        super().request(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _attach(self) -> None:
+        deadline = getattr(_local, "deadline", None)
+        if deadline is not None:
+            deadline.attach(self)
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
+
+
+class _DeadlinePool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_POOLS = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: object) -> urllib3.PoolManager:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
 def make_session(pool_size: int = 32) -> requests.Session:
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _Adapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
@@ -82,24 +177,30 @@ def body_hash(*bodies: bytes) -> str:
     return digest.hexdigest()
 
 
-def _get(session: requests.Session, source: Source, url: str, headers: dict[str, str]) -> requests.Response:
+def _get(session: requests.Session, source: Source, url: str, headers: dict[str, str],
+         deadline: Deadline) -> requests.Response:
     try:
         response = session.get(
             url, headers=headers, timeout=(source.timeout, source.timeout), stream=True, allow_redirects=True
         )
-    except requests.exceptions.Timeout:
-        raise FetchError(f"timeout after {source.timeout:g}s") from None
-    except requests.exceptions.SSLError as exc:
-        raise FetchError(f"TLS error: {_short(exc)}") from None
-    except requests.exceptions.ConnectionError as exc:
-        raise FetchError(f"connection failed: {_root_cause(exc)} ({urlsplit(url).netloc})") from None
     except requests.exceptions.RequestException as exc:
-        raise FetchError(_short(exc)) from None
+        raise _fetch_error(exc, source, url, deadline) from None
     return response
 
 
-def _read(response: requests.Response, source: Source, started: float) -> bytes:
-    """Stream the body within the size cap and the deadline of the request begun at `started`."""
+def _fetch_error(exc: requests.exceptions.RequestException, source: Source, url: str,
+                 deadline: Deadline) -> FetchError:
+    if deadline.expired or isinstance(exc, requests.exceptions.Timeout):
+        return FetchError(f"timeout after {source.timeout:g}s")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FetchError(f"TLS error: {_short(exc)}")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return FetchError(f"connection failed: {_root_cause(exc)} ({urlsplit(url).netloc})")
+    return FetchError(_short(exc))
+
+
+def _read(response: requests.Response, source: Source, deadline: Deadline) -> bytes:
+    """Stream the body within the size cap and the request's deadline."""
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > source.max_bytes:
         response.close()
@@ -115,11 +216,14 @@ def _read(response: requests.Response, source: Source, started: float) -> bytes:
             size += len(chunk)
             if size > source.max_bytes:
                 raise FetchError(f"body exceeds max_bytes {source.max_bytes}")
-            if time.monotonic() - started > source.timeout:
+            if time.monotonic() - deadline.started > source.timeout:
                 raise FetchError(f"timeout after {source.timeout:g}s")
             chunks.append(chunk)
+        if deadline.expired:  # the socket was shut down under the read: a body cut at the deadline
+            raise FetchError(f"timeout after {source.timeout:g}s")
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        if "timed out" in str(exc).lower() or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        if ("timed out" in str(exc).lower() or isinstance(exc, urllib3.exceptions.ReadTimeoutError)
+                or deadline.expired):
             raise FetchError(f"timeout after {source.timeout:g}s") from None
         raise FetchError(f"body cut off: {_short(exc)}") from None
     finally:
@@ -147,14 +251,14 @@ def fetch(session: requests.Session, source: Source, state: FetchState | None = 
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
-    started = time.monotonic()
-    response = _get(session, source, source.url, headers)
-    if response.status_code == 304:
-        response.close()
-        return FetchResult("not_modified", response.url, etag=state.etag, last_modified=state.last_modified,
-                           body_hash=state.body_hash)
-    _check_status(response)
-    body = _read(response, source, started)
+    with Deadline(source.timeout) as deadline:
+        response = _get(session, source, source.url, headers, deadline)
+        if response.status_code == 304:
+            response.close()
+            return FetchResult("not_modified", response.url, etag=state.etag, last_modified=state.last_modified,
+                               body_hash=state.body_hash)
+        _check_status(response)
+        body = _read(response, source, deadline)
     result = FetchResult(
         "ok",
         response.url,
@@ -200,10 +304,10 @@ def _more_pages(session: requests.Session, source: Source, first: bytes) -> list
     bodies = []
     for page in pages:
         url = with_query(source.url, **{page_param: str(page)})
-        started = time.monotonic()
-        response = _get(session, source, url, dict(source.headers))
-        _check_status(response)
-        bodies.append(_read(response, source, started))
+        with Deadline(source.timeout) as deadline:
+            response = _get(session, source, url, dict(source.headers), deadline)
+            _check_status(response)
+            bodies.append(_read(response, source, deadline))
     return bodies
 
 

@@ -20,7 +20,6 @@ matched keyword, the field and the text there as the source published it, never 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 import unicodedata
@@ -163,6 +162,9 @@ def original_text(raw: str, norm: str, start: int, end: int) -> str:
     """The words of `raw` (as published) behind `norm[start:end]`, where norm = normalize(raw);
     white space collapsed. Falls back to the normalised piece when the two cannot be lined up
     (NFKC joining characters, e.g. conjoining jamo)."""
+    wanted = norm[start:end]
+    if len(norm) == len(raw) and _squash(normalize(raw[start:end])) == _squash(wanted):
+        return " ".join(raw[start:end].split())[:WORD_MAX]  # one character each way: the same offsets
     pos, begin, piece = 0, None, None
     for i, ch in enumerate(raw):
         size = len(normalize(ch))
@@ -172,7 +174,6 @@ def original_text(raw: str, norm: str, start: int, end: int) -> str:
         if pos >= end and begin is not None:
             piece = raw[begin:i + 1]
             break
-    wanted = norm[start:end]
     if piece is None or _squash(normalize(piece)) != _squash(wanted):
         piece = wanted
     return " ".join(piece.split())[:WORD_MAX]
@@ -201,6 +202,11 @@ def _compile_keyword(keyword: str) -> re.Pattern[str]:
         except re.error:  # NFKC made it invalid (`（` -> `(`): take it as written
             return re.compile(keyword[3:], re.I)
     return re.compile(literal_pattern(keyword))
+
+
+def keyword_identity(word: str) -> str:
+    """Two keywords with the same identity are the same keyword (also for synonym groups)."""
+    return _identity(word)
 
 
 def _identity(word: str) -> str:
@@ -373,12 +379,16 @@ class Matcher:
 
     # -- matching ----------------------------------------------------------------------------
 
-    def _present(self, ann: Announcement, fields: tuple[str, ...]) -> dict[str, set[int]]:
-        """Ids of the atoms found in each field (normalised together, in one call)."""
+    def _present(self, ann: Announcement, fields: tuple[str, ...], texts: dict[str, str] | None = None
+                 ) -> dict[str, set[int]]:
+        """Ids of the atoms found in each field (normalised together, in one call); `texts` gets
+        each field's normalised text."""
         raws = [getattr(ann, f, None) or "" for f in fields]
         text = normalize("\0".join(r.replace("\0", " ") if "\0" in r else r for r in raws))
         found: dict[str, set[int]] = {}
         for f, part in zip(fields, text.split("\0"), strict=True):
+            if texts is not None:
+                texts[f] = part
             atoms = found[f] = set()
             if not part:
                 continue
@@ -417,11 +427,12 @@ class Matcher:
             hit = self._hits[key] = Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention)
         return hit, (*matched, *c.all)
 
-    def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement) -> Hit:
+    def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement,
+                 texts: dict[str, str]) -> Hit:
         """The hit with the item's words: per keyword, the first of the rule's fields it matched
-        in and the text it matched there (earliest, then longest, of its synonyms' matches)."""
+        in and the text it matched there (earliest, then longest, of its synonyms' matches).
+        `texts`: normalised field texts known already (filled in as needed)."""
         hit, keywords = verdict
-        texts: dict[str, str] = {}
         words: list[tuple[str, str]] = []
         for kw in keywords:
             for f in c.fields:
@@ -441,11 +452,14 @@ class Matcher:
                     if word not in words:
                         words.append(word)
                     break
-        return dataclasses.replace(hit, words=tuple(words))
+        return Hit(hit.rule, hit.channel, hit.keywords, hit.mention, tuple(words))
 
     def match(self, ann: Announcement) -> list[Hit]:
         """Hits of every matching rule, in rules.yaml order, each with the item's words."""
-        present = self._present(ann, self._fields)
+        if not self._fields:  # no rules
+            return []
+        texts: dict[str, str] = {}
+        present = self._present(ann, self._fields, texts)
         triggered = self._triggered
         candidates: set[int] = set()
         for atoms in present.values():
@@ -466,7 +480,7 @@ class Matcher:
                                             set().union(*(present[f] for f in c.fields)))
             verdict = self._evaluate(c, atoms)
             if verdict is not None:
-                hits.append(self._explain(c, verdict, ann))
+                hits.append(self._explain(c, verdict, ann, texts))
         return hits
 
     def match_rule(self, name: str, ann: Announcement) -> Hit | None:
@@ -474,9 +488,10 @@ class Matcher:
         c = self._by_name[name]
         if c.sources is not None and ann.source not in c.sources:
             return None
-        present = self._present(ann, c.fields)
+        texts: dict[str, str] = {}
+        present = self._present(ann, c.fields, texts)
         verdict = self._evaluate(c, set().union(*present.values()))
-        return None if verdict is None else self._explain(c, verdict, ann)
+        return None if verdict is None else self._explain(c, verdict, ann, texts)
 
     @property
     def rule_names(self) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ created (polls since migration 0010). Metric names:
   watcher_alerts_pending{channel,kind}            alerts waiting in the outbox
   watcher_oldest_pending_alert_age_seconds        age of the oldest pending alert that is due (0: none)
   watcher_last_poll_round_timestamp_seconds{kind} Unix time of the last completed poll round (once, run)
+  watcher_source_state{source,state}              1 for the state of each configured source (ok, failing,
+                                                  degraded, stale, disabled, never polled; watcher.health)
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+
+from .models import Config
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 
@@ -81,18 +85,32 @@ class _Snapshot:
         yield from self.metrics
 
 
-def render_metrics(store_path: str | Path, now: datetime) -> bytes:
-    """The text of one scrape. A missing database gives every family without samples."""
+def state_family(states: list[dict[str, Any]]) -> Metric:
+    """health.source_rows -> one sample per configured source, labelled with its state."""
+    family = GaugeMetricFamily("watcher_source_state", "1 for the current state of each configured source.",
+                               labels=["source", "state"])
+    for row in states:
+        family.add_metric([row["id"], row["state"]], 1)
+    return family
+
+
+def render_metrics(store_path: str | Path, now: datetime, config: Config | None = None) -> bytes:
+    """The text of one scrape; with the config, the state of every configured source too. A missing
+    database gives every family without samples."""
+    from .health import source_rows
     from .store_ops import open_readonly
 
     store = open_readonly(store_path)
     empty: dict[str, list[tuple[Any, ...]]] = {
         k: [] for k in ("polls", "items", "alerts", "oldest_pending", "sources", "heartbeat")}
+    metrics: list[Metric] = []
     try:
         rows = store.metric_rows(now) if store is not None else empty
+        if config is not None and store is not None:
+            metrics.append(state_family(source_rows(config, store, now)))
     finally:
         if store is not None:
             store.close()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(families(rows, now)))
+    registry.register(_Snapshot(families(rows, now) + metrics))
     return generate_latest(registry)

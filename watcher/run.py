@@ -24,7 +24,7 @@ import schedule
 
 from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
-from .errors import ConfigError, SourceError
+from .errors import ConfigError, SourceError, database_error
 from .fetch import FetchResult, FetchState, fetch, make_session
 from .health import backoff_delay, needs_full_read, poll_health
 from .match import Matcher
@@ -37,6 +37,7 @@ log = logging.getLogger("watcher")
 PER_HOST = 4
 WORKERS = 32
 POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
+ROUND_BACKOFF, ROUND_BACKOFF_MAX = 1.0, 60.0  # `run` after a failed round (locked or full database, ...)
 HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
 
@@ -390,11 +391,20 @@ class Runner:
         for source_id, future in list(self.in_flight.items()):
             if not future.done():
                 continue
-            del self.in_flight[source_id]
             polled = future.result()
             if self.cycle.config.source(source_id) is None:
+                del self.in_flight[source_id]
                 continue  # removed by a reload while in flight
-            report = self.cycle.record(polled)
+            try:
+                report = self.cycle.record(polled)
+            except sqlite3.OperationalError:
+                raise  # the database is locked or full: keep what was polled, store it next round
+            except Exception as exc:  # one source's bad luck is not the round's
+                del self.in_flight[source_id]
+                self.not_before[source_id] = self.clock() + timedelta(seconds=polled.source.interval)
+                log.error("%s: storing the poll failed: %s", source_id, one_line(exc))
+                continue
+            del self.in_flight[source_id]
             alerts += report.alerts
             row = self.store.source_state(source_id) or {}
             failures = int(row.get("failures") or 0)
@@ -414,10 +424,10 @@ class Runner:
         current = self.fingerprint()
         if current == self._seen_print:
             return
-        self._seen_print = current
         try:
             config = self.reload()
         except ConfigError as exc:
+            self._seen_print = current
             log.error("config edit rejected, keeping the last good config:\n%s", exc)
             channel = self.cycle.config.rules.ops_channel
             if channel:
@@ -425,6 +435,7 @@ class Runner:
                 self.store.enqueue_ops(channel, f"ops:config:{digest}", opstext.config_rejected(str(exc)),
                                        self.clock())
             return
+        self._seen_print = current
         self.cycle.set_config(config)
         log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
         self.cycle.apply_rules()
@@ -454,18 +465,41 @@ class Runner:
         self._beat = now
 
     def run_forever(self) -> None:
-        last_delivery = 0.0
+        """Rounds until `stop`. A failed round (database locked past the busy timeout, disk full, any
+        error) is logged in one line and retried after a backoff; pending alerts stay in the outbox."""
+        self._last_delivery = 0.0
+        failures = 0
         while not self.stop.is_set():
-            self._maybe_reload()
-            self.scheduler.run_pending()
-            queued = self._collect()
-            self._heartbeat()
-            if queued or time.monotonic() - last_delivery > 5:
-                rules = self.cycle.config.rules
-                self.store.queue_due(rules, self.clock())  # reminders, morning summaries
-                deliver(self.store, self.sender, self.clock(), rules.digest_over, stop=self.stop,
-                        public_url=rules.public_url)
-                last_delivery = time.monotonic()
+            try:
+                self._round()
+            except Exception as exc:
+                failures += 1
+                delay = min(ROUND_BACKOFF * 2 ** (failures - 1), ROUND_BACKOFF_MAX)
+                what = database_error(self.store.path, exc) if isinstance(exc, sqlite3.Error) else one_line(exc)
+                log.error("poll round failed: %s; trying again in %gs", what, delay)
+                self.stop.wait(delay)
+                continue
+            if failures:
+                log.warning("poll round succeeded again after %d failed round(s)", failures)
+                failures = 0
             self.stop.wait(self.tick)
         self.cycle.close()
+
+    def _round(self) -> None:
+        self._maybe_reload()
+        self.scheduler.run_pending()
+        queued = self._collect()
+        self._heartbeat()
+        if queued or time.monotonic() - self._last_delivery > 5:
+            rules = self.cycle.config.rules
+            self.store.queue_due(rules, self.clock())  # reminders, morning summaries
+            deliver(self.store, self.sender, self.clock(), rules.digest_over, stop=self.stop,
+                    public_url=rules.public_url)
+            self._last_delivery = time.monotonic()
+
+
+def one_line(exc: BaseException) -> str:
+    """`OperationalError: database is locked`: an error's type and first line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 

@@ -44,6 +44,7 @@ FTS_SCHEMA = (
     "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\", detail=full)"
 )
 _EPOCH_END = 1 << 36  # sort times are counted down from here, so newer = smaller docid
+DAY_MIN, DAY_MAX = date(1900, 1, 1), date(2999, 12, 31)  # days a search may be bounded by
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 16
 
@@ -244,6 +245,14 @@ def ideal_docid(seconds: int) -> int:
 
 
 def parse_day(value: str | date | None, what: str) -> date | None:
+    """A search bound -> a day within DAY_MIN..DAY_MAX; WatcherError (one line) otherwise."""
+    day = _parse_day(value, what)
+    if day is not None and not DAY_MIN <= day <= DAY_MAX:
+        raise WatcherError(f"search: {what} date '{value}' is out of range ({DAY_MIN} to {DAY_MAX})")
+    return day
+
+
+def _parse_day(value: str | date | None, what: str) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):

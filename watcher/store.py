@@ -22,17 +22,19 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from . import search as fts
+from . import store_claims
 from .explain import rule_entry, words_json
+from .limits import busy_timeout_ms
 from .models import Announcement, Hit, Source
 from .store_calls import CallLinker, CallStore, calls_of
 from .store_calls import migrate as migrate_calls
+from .store_claims import ClaimStore
 from .store_desk import DeskStore
 from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 from .store_ops import HEARTBEAT_SQL, OpsStore
 from .store_rematch import RematchStore
 
 KST = fts.KST
-BUSY_TIMEOUT_MS = 10_000
 migrations = Migrations("gongmo-watcher")
 
 
@@ -97,6 +99,9 @@ migrations(name="0005_health")(migrate_0005_health)
 def _m0006_rematch(db: sqlite_utils.Database) -> None:
     """matches.words: the item's words each rule matched, JSON [{"field", "text"}] (see explain.py)."""
     db.execute("ALTER TABLE matches ADD COLUMN words TEXT")
+
+
+migrations(name="0007_claims")(store_claims.migrate)
 
 
 @migrations(name="0010_heartbeat")
@@ -187,7 +192,7 @@ _STATE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -195,12 +200,22 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore):
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(self.path)
+        # first, so that opening, switching to WAL and migrating all wait for another process's lock
+        self.db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+        if str(path) != ":memory:":
             self.db.enable_wal()
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # NORMAL with WAL: a commit is in the WAL file when it returns, so a killed process loses
         # nothing committed; only an OS crash or power loss may drop the last commits (never corrupts).
         self.db.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(self.db)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Pending migrations, all in one IMMEDIATE transaction: of several processes opening a new
+        database at once, one migrates and the others wait, then find nothing left to do."""
+        if not migrations.pending(self.db):
+            return
+        with self.transaction():
+            migrations.apply(self.db)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -319,16 +334,19 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore):
         return rows
 
     def mark_sent(self, alert_id: int, now: datetime, ts: str | None) -> None:
+        """Sent; unless it was queued again (an `update` re-armed) while its claim was in flight."""
         self.db.execute(
             "UPDATE alerts SET status = 'sent', sent_at = ?, slack_ts = ?, attempts = attempts + 1, "
-            "next_attempt_at = NULL WHERE id = ?",
+            "next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL "
+            "WHERE id = ? AND NOT (status = 'pending' AND claimed_by IS NOT NULL)",
             (iso(now), ts, alert_id),
         )
 
     def mark_retry(self, alert_id: int, now: datetime, error: str, retry_at: datetime | None) -> None:
         """A failed attempt; the alert stays pending and is due again at retry_at (None: at once)."""
         self.db.execute(
-            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = 'pending', "
+            "claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status != 'sent'",
             (error, iso(retry_at) if retry_at else None, alert_id),
         )
 

@@ -72,7 +72,8 @@ class HealthStore:
             sets.append("last_new = ?, stale_alerted = 0")
             params.append(stamp)
         if sets:
-            self.conn.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?", (*params, source.id))
+            with self.transaction():  # type: ignore[attr-defined]  # commits, or joins the caller's
+                self.conn.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?", (*params, source.id))
 
     def health_alerts(self, source: Source, now: datetime, channel: str | None) -> list[str]:
         """Queue the ops alerts the source's health earns now (health.alerts); -> their texts, to log."""

@@ -1,7 +1,8 @@
 """Store SQL for applying edited rules to stored announcements (see watcher/rematch.py).
 
 `meta` keeps the rules in force: `rules_in_force` (the rules.yaml text last parsed by once/run,
-for `rules test --diff`) and `rules_fingerprint` (what decides whether stored matches are stale).
+for `rules test --diff`) and `rules_fingerprint` (rematch.fingerprint: which rules' stored matches
+are stale).
 `rematch_rows` reads the announcements of a time window with their stored matches in two
 statements; `apply_rematch` rewrites matches, the search index's rule tokens and queues alerts,
 with the new fingerprint, in one transaction: a crash leaves the old rules in force, to be
@@ -32,8 +33,15 @@ class StoredItem:
 
     ann: Announcement
     docid: int
-    alertable: bool  # may be alerted at all (store_health.alertable: max_age, closed, first-poll baseline)
     matches: dict[str, StoredMatch]  # rule -> stored match
+    first_seen: str
+    window: tuple[int, str, str]  # (oldest, the source's first poll, today): see store_health.alertable
+
+    @property
+    def alertable(self) -> bool:
+        """May it be alerted at all (max_age, closed call, first-poll baseline)? Asked only of items
+        some rule matches, so it is worked out only for them."""
+        return alertable(self.ann.published, self.ann.deadline, self.first_seen, *self.window)
 
 
 @dataclass
@@ -41,8 +49,9 @@ class Rewrite:
     """What a re-match does for one announcement."""
 
     item: StoredItem
-    hits: list[Hit]  # the new rules' hits (all of them)
-    changed: bool  # its stored matches differ from `hits`: rewrite them
+    hits: list[Hit]  # the hits of the rules applied again
+    old: dict[str, StoredMatch]  # the stored matches those hits replace (rule -> match)
+    changed: bool  # `old` differs from `hits`: rewrite them
     earned: bool  # its hits may be alerted (StoredItem.alertable)
 
 
@@ -81,15 +90,20 @@ class RematchStore:
             "SELECT a.source, a.id, a.title, a.link, a.canonical, a.summary, a.published, a.deadline, a.agency, "
             "a.first_seen, a.docid, s.first_polled FROM announcements a LEFT JOIN sources s ON s.id = a.source "
             "WHERE a.docid <= ? ORDER BY a.docid", (high,))
+        sure = high - 86_400  # a docid a day below the edge cannot be a spilled older row: skip the check
+        windows: dict[str | None, tuple[int, str, str]] = {}
         for (source, ann_id, title, link, canonical, summary, published, deadline, agency, first_seen, docid,
              first_polled) in cursor:
-            when = published if fts.sort_seconds(published) is not None else first_seen
-            if (fts.sort_seconds(when) or 0) < oldest:
-                continue
+            if docid > sure:
+                when = published if fts.sort_seconds(published) is not None else first_seen
+                if (fts.sort_seconds(when) or 0) < oldest:
+                    continue
             ann = Announcement(source=source, id=ann_id, title=title, link=link, summary=summary or "",
                                published=published, deadline=deadline, agency=agency, canonical=canonical)
-            ok = alertable(published, deadline, first_seen, oldest, first_polled or "", today)
-            yield StoredItem(ann, docid, ok, matches.get((source, ann_id), {}))
+            window = windows.get(first_polled)
+            if window is None:
+                window = windows[first_polled] = (oldest, first_polled or "", today)
+            yield StoredItem(ann, docid, matches.get((source, ann_id), {}), first_seen, window)
 
     def apply_rematch(self, rewrites: list[Rewrite], now: datetime, fingerprint: str,
                       text: str | None) -> int:
@@ -102,21 +116,27 @@ class RematchStore:
         with self.transaction() as conn:  # type: ignore[attr-defined]
             rows: list[tuple[Any, ...]] = []
             gone: list[tuple[str, str, str]] = []
+            removed: list[tuple[int, str, str]] = []  # search index rows, as they were
+            added: list[tuple[int, str, str]] = []  # and as they become
             for rw in rewrites:
                 if not rw.changed:
                     continue
-                ann, old = rw.item.ann, rw.item.matches
+                ann, old = rw.item.ann, rw.old
                 for hit in rw.hits:
                     row = match_row(ann, hit, stamp)
                     if old.get(hit.rule) != row[3:6]:
                         rows.append(row)
                 new = {hit.rule for hit in rw.hits}
                 gone += [(ann.source, ann.id, rule) for rule in old if rule not in new]
-                if set(old) != new:
-                    fts.index_remove(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(old),
-                                     ann.agency)
-                    fts.index_add(conn, rw.item.docid, ann.title, ann.summary, ann.source, sorted(new),
-                                  agency=ann.agency)
+                before = set(rw.item.matches)
+                after = (before - set(old)) | new
+                if before != after:  # the index row again with other rule tokens (one tokenisation)
+                    doc = fts.index_doc(ann.title, ann.summary, ann.agency)
+                    removed.append((rw.item.docid, doc.body, fts.meta_text(ann.source, before, doc.chars)))
+                    added.append((rw.item.docid, doc.body, fts.meta_text(ann.source, after, doc.chars)))
+            conn.executemany(f"INSERT INTO {fts.FTS_TABLE}({fts.FTS_TABLE}, rowid, body, meta) "
+                             "VALUES ('delete', ?, ?, ?)", removed)
+            fts.index_add_many(conn, added)
             conn.executemany("DELETE FROM matches WHERE source = ? AND id = ? AND rule = ?", gone)
             write_matches(conn, rows)
             earned = [(rw.item.ann, rw.hits) for rw in rewrites if rw.earned and rw.hits]

@@ -3,14 +3,22 @@
 Fetching is I/O and runs in threads; parsing, matching and tokenising are CPU work, which threads
 cannot spread over cores (the GIL). `ParsePool` runs them in forked worker processes, each holding
 the compiled `Matcher` from the moment it was forked. Workers are forked once, before any thread of the
-cycle starts, so no lock held by a thread is copied into a child.
+cycle starts, so no lock held by a thread is copied into a child. A worker dies with its parent
+(Linux: PR_SET_PDEATHSIG; elsewhere a thread watching the parent), so a killed `once` leaves no
+orphan behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from .errors import SourceError
@@ -49,8 +57,32 @@ def safe_parse_and_match(source: Source, bodies: list[bytes], content_type: str 
         return SourceError("parse", f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _init(matcher: Matcher) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent ends (Linux), else poll for it."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _init(matcher: Matcher, parent: int) -> None:
     global _matcher
+    die_with_parent(parent)
     _matcher = matcher
 
 
@@ -72,7 +104,7 @@ class ParsePool:
         if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
         self.executor = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
-                                            initializer=_init, initargs=(matcher,))
+                                            initializer=_init, initargs=(matcher, os.getpid()))
         # fork every worker now, while this process has no other threads
         for future in [self.executor.submit(_ready) for _ in range(count)]:
             future.result()

@@ -83,8 +83,17 @@ def _build(m: re.Match[str], year: int | None = None) -> datetime | None:
         return day
 
 
+YEARS = range(1900, 3000)  # a date outside is unreadable (None), never moved into another century
+
+
 def parse_date(s: str | None) -> datetime | None:
-    """One date in any form Korean sources use -> aware datetime (Asia/Seoul when zone-less)."""
+    """One date in any form Korean sources use -> aware datetime (Asia/Seoul when zone-less);
+    None when unreadable or its year is outside YEARS (`0001` stays no date, never 2001)."""
+    dt = _parse_date(s)
+    return dt if dt is not None and dt.year in YEARS else None
+
+
+def _parse_date(s: str | None) -> datetime | None:
     if not s:
         return None
     s = _ascii(s).strip()
@@ -111,12 +120,18 @@ def parse_date(s: str | None) -> datetime | None:
     return None
 
 
+_RFC822_YEAR = re.compile(r"\b[A-Za-z]{3}[a-z]*\.?\s+(\d{4})\b")
+
+
 def _rfc822(s: str) -> datetime | None:
     local = _RFC822_LOCAL.search(s)
     try:
         dt = parsedate_to_datetime(s[: local.start()] if local else s)
     except (TypeError, ValueError, IndexError):
         dt = None
+    year = _RFC822_YEAR.search(s)
+    if dt is not None and year and int(year.group(1)) != dt.year:  # `0001` read by email.utils as 2001
+        return None
     if dt is not None:
         if dt.tzinfo is None:  # `-0000` (UTC, RFC 5322) or an unknown zone name such as KST
             dt = dt.replace(tzinfo=UTC if "-0000" in s else SEOUL)

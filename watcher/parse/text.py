@@ -51,6 +51,10 @@ _BLOCK_TAGS = frozenset(
      "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
      "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"}
 )
+# HTML read per string: libxml2 drops text nodes past 10 MB, so past this much we keep the beginning
+MAX_HTML = 2_000_000
+_DEEP = 255  # libxml2's nesting limit: text below it is dropped, so a document this deep is also stripped
+_SCRIPTS = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.S | re.I)
 _HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, default_doctype=False)
 _DROP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
 
@@ -148,9 +152,12 @@ def html_to_text(s: str | None) -> str:
     """HTML -> one line of plain text: tags removed, block elements become spaces, then clean_text.
 
     HTML that arrives escaped (`&lt;p&gt;` inside JSON strings) is unescaped and stripped too.
+    Bounded (the first MAX_HTML characters), never empty for a huge or deeply nested document:
+    when libxml2 gives up on it, tags are stripped by pattern instead.
     """
     if not s:
         return ""
+    s = s[:MAX_HTML]
     if not looks_like_html(s):
         if "&" not in s:
             return clean_text(s)
@@ -158,6 +165,15 @@ def html_to_text(s: str | None) -> str:
         if not looks_like_html(unescaped):
             return clean_text(s)
         s = unescaped
+    text = _lxml_text(s)
+    if s.count("<") > _DEEP or not text:  # nesting past libxml2's limit loses text: strip by pattern
+        stripped = clean_text(_TAG.sub(" ", _SCRIPTS.sub(" ", s)))
+        if len(stripped) > len(text) + len(text) // 10:
+            return stripped
+    return text
+
+
+def _lxml_text(s: str) -> str:
     try:
         root = etree.fromstring(s, _HTML_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .. import search as fts
-from ..desk import SORTS, Query
+from ..desk import DAY_MAX, DAY_MIN, SORTS, Query
 from ..errors import MissingDatabase, WatcherError
 from ..models import Config
 from ..store import Store
@@ -72,13 +72,18 @@ def _flags(form: dict[str, str]) -> dict[str, bool]:
 def _day(form: dict[str, str], key: str, label: str) -> date | None:
     try:
         return fts.parse_day(form.get(key) or None, key)
-    except WatcherError:
+    except WatcherError as err:
+        if "out of range" in str(err):
+            raise WatcherError(f"{key} {form[key]}: {DAY_MIN}부터 {DAY_MAX}까지의 날짜만 검색할 수 있습니다") from None
         raise WatcherError(f"{label}({key}) '{form[key]}'을(를) 날짜로 읽을 수 없습니다 (예: 2026-11-01)") from None
 
 
 def query_of(form: dict[str, str]) -> Query:
     flags = _flags(form)
     since, until = _day(form, "since", "시작일"), _day(form, "until", "종료일")
+    for key, day in (("since", since), ("until", until)):
+        if day and not DAY_MIN <= day <= DAY_MAX:
+            raise WatcherError(f"{key} {day}: {DAY_MIN}부터 {DAY_MAX}까지의 날짜만 검색할 수 있습니다")
     if since and until and since > until:
         raise WatcherError(f"날짜 범위가 거꾸로입니다: since {since} 이 until {until} 보다 늦습니다")
     sort = form.get("sort") if form.get("sort") in SORTS else "newest"
@@ -255,7 +260,7 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
         elif path == "/metrics":
             from ..metrics import CONTENT_TYPE, render_metrics
 
-            status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock())
+            status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock(), desk.config())
         elif path in ("/search", "/status"):
             try:
                 form = _form(environ)
@@ -279,8 +284,21 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
     return app
 
 
+IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle before it is closed (WATCHER_IDLE_TIMEOUT)
+BACKLOG = 128  # connections the kernel queues while every thread is busy (a burst of clients)
+
+
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = BACKLOG
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One log line, no traceback: an idle client cut at the timeout, or one that went away."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        level = logging.DEBUG if isinstance(exc, (TimeoutError, ConnectionError)) else logging.WARNING
+        log.log(level, "%s: %s: %s", client_address[0], type(exc).__name__, exc)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -290,10 +308,16 @@ class _QuietHandler(WSGIRequestHandler):
 
 def make_web_server(store_path: str | Path, host: str = "127.0.0.1", port: int = 8080,
                     config: ConfigSource | Config | None = None,
-                    clock: Callable[[], datetime] = lambda: datetime.now(fts.KST)) -> WSGIServer:
-    """A threaded WSGI server bound to host:port (port 0: any free port, see server_address)."""
+                    clock: Callable[[], datetime] = lambda: datetime.now(fts.KST),
+                    idle_timeout: float | None = None) -> WSGIServer:
+    """A threaded WSGI server bound to host:port (port 0: any free port, see server_address);
+    connections idle for `idle_timeout` seconds are closed."""
+    from ..limits import env_seconds
+
+    idle = idle_timeout if idle_timeout is not None else env_seconds("WATCHER_IDLE_TIMEOUT", IDLE_TIMEOUT)
+    handler = type("_Handler", (_QuietHandler,), {"timeout": idle})
     return make_server(host, port, make_app(store_path, clock=clock, config=config), server_class=_Server,
-                       handler_class=_QuietHandler)
+                       handler_class=handler)
 
 
 def serve(store_path: str | Path, host: str = "127.0.0.1", port: int = 8080,

@@ -180,6 +180,8 @@ def results(form: Mapping[str, str], page: Page, per_page: int, current: int, to
     count = f"총 {page.total:,}건" + (f" · {page.first:,}–{page.last:,}" if page.rows else "")
     exports = " ".join(f'<a href="{e(url("/search", form, format=f, page=None))}" id="export-{f}">{f.upper()}</a>'
                        for f in ("csv", "json", "atom"))
+    calendar = url("/calendar.ics", {"rule": form.get("rule", ""), "open": "1"})
+    exports += f' <a href="{e(calendar)}" id="export-ics" title="마감일 달력 (iCalendar)">달력</a>'
     parts = [f'<div class="summary-line"><p class="count" id="count">{count}</p>'
              f'<p class="exports">내보내기{exports}</p></div>']
     if page.rows:

@@ -1,0 +1,114 @@
+"""Claims on the outbox, so overlapping processes (two `once`, `once` beside `run`) never send one
+message twice, and a send whose fate is unknown is repeated at most once.
+
+An alert goes `pending` -> `sending` (claimed: `claimed_by` host:pid, `claimed_until` lease end) ->
+`sent`, or back to `pending` on a failure. A claim is all or nothing for the alerts of one message,
+of any kind (announcement, ops, or later kinds): whoever claims first sends, the others skip it.
+`doubts` counts attempts that may have reached Slack without our knowing (the answer timed out, or
+the claiming process died and its lease ran out): the first one is repeated, the second counts as
+sent, so an alert is never posted more than twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from .limits import env_seconds
+
+LEASE = 60.0  # seconds a claim holds; longer than any one send (Slack timeout 10 s)
+MAX_DOUBTS = 2  # the second unknown fate of an alert counts as sent: at most one repeat
+
+
+def lease_seconds() -> float:
+    """The claim lease: WATCHER_CLAIM_LEASE seconds (tests shorten it), else LEASE."""
+    return env_seconds("WATCHER_CLAIM_LEASE", LEASE)
+
+
+def claimant() -> str:
+    """Who holds a claim: `host:pid`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def migrate(db: Any) -> None:
+    """Migration 0007_claims: the claim of an alert being sent, and its count of unknown fates."""
+    conn = db.conn
+    conn.execute("ALTER TABLE alerts ADD COLUMN claimed_by TEXT")
+    conn.execute("ALTER TABLE alerts ADD COLUMN claimed_until TEXT")
+    conn.execute("ALTER TABLE alerts ADD COLUMN doubts INTEGER NOT NULL DEFAULT 0")
+
+
+def _iso(moment: datetime) -> str:
+    from .store import iso
+
+    return iso(moment)
+
+
+class ClaimStore:
+    """Mixin of Store (uses `self.conn`, `self.transaction`)."""
+
+    def claim(self, ids: list[int], now: datetime, lease: float | None = None) -> bool:
+        """Claim every alert of one message for this process; False (nothing claimed) when any of
+        them is no longer pending (sent, or claimed by another process)."""
+        lease = lease_seconds() if lease is None else lease
+        until = now + timedelta(seconds=lease)
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            where = "status = 'pending' AND id IN (SELECT value FROM json_each(?))"
+            free = conn.execute(f"SELECT count(*) FROM alerts WHERE {where}", (json.dumps(ids),)).fetchone()[0]
+            if free != len(set(ids)):
+                return False
+            conn.execute(f"UPDATE alerts SET status = 'sending', claimed_by = ?, claimed_until = ? WHERE {where}",
+                         (claimant(), _iso(until), json.dumps(ids)))
+        return True
+
+    def release(self, ids: list[int]) -> None:
+        """Give claims back untouched (the message was not attempted)."""
+        self.conn.execute(  # type: ignore[attr-defined]
+            "UPDATE alerts SET status = 'pending', claimed_by = NULL, claimed_until = NULL "
+            "WHERE status = 'sending' AND claimed_by = ? AND id IN (SELECT value FROM json_each(?))",
+            (claimant(), json.dumps(ids)),
+        )
+
+    def take_over_expired(self, now: datetime) -> list[str]:
+        """Claims whose lease ran out (their process died or hung): their alerts become pending
+        again with one more doubt, or count as sent at the second. -> the claimants taken over."""
+        stamp = _iso(now)
+        expired = "SELECT DISTINCT claimed_by FROM alerts WHERE status = 'sending' AND claimed_until <= ?"
+        if not self.conn.execute(expired, (stamp,)).fetchone():  # type: ignore[attr-defined]
+            return []  # the usual case: no write, no lock taken
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            rows = conn.execute(expired, (stamp,)).fetchall()
+            if rows:
+                conn.execute(
+                    "UPDATE alerts SET doubts = doubts + 1, claimed_by = NULL, claimed_until = NULL, "
+                    "status = CASE WHEN doubts + 1 >= ? THEN 'sent' ELSE 'pending' END, "
+                    "sent_at = CASE WHEN doubts + 1 >= ? THEN ? ELSE sent_at END, "
+                    "last_error = CASE WHEN doubts + 1 >= ? THEN 'slack: sent twice without an answer; counted "
+                    "as sent' ELSE 'slack: its sender stopped mid-send; sent again once' END "
+                    "WHERE status = 'sending' AND claimed_until <= ?",
+                    (MAX_DOUBTS, MAX_DOUBTS, stamp, MAX_DOUBTS, stamp),
+                )
+        return [str(r[0]) for r in rows]
+
+    def mark_in_doubt(self, ids: list[int], now: datetime, error: str, retry_at: datetime) -> int:
+        """A send whose answer timed out (it may have arrived): pending again, due at retry_at, the
+        first time; counted as sent the second. -> alerts counted as sent."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            params = json.dumps(ids)
+            done = conn.execute(
+                "SELECT count(*) FROM alerts WHERE doubts + 1 >= ? AND status != 'sent' "
+                "AND id IN (SELECT value FROM json_each(?))", (MAX_DOUBTS, params),
+            ).fetchone()[0]
+            conn.execute(
+                "UPDATE alerts SET attempts = attempts + 1, doubts = doubts + 1, claimed_by = NULL, "
+                "claimed_until = NULL, status = CASE WHEN doubts + 1 >= ? THEN 'sent' ELSE 'pending' END, "
+                "sent_at = CASE WHEN doubts + 1 >= ? THEN ? ELSE sent_at END, "
+                "next_attempt_at = CASE WHEN doubts + 1 >= ? THEN NULL ELSE ? END, "
+                "last_error = CASE WHEN doubts + 1 >= ? THEN ? || '; sent twice without an answer, counted as sent' "
+                "ELSE ? END WHERE status != 'sent' AND id IN (SELECT value FROM json_each(?))",
+                (MAX_DOUBTS, MAX_DOUBTS, _iso(now), MAX_DOUBTS, _iso(retry_at), MAX_DOUBTS, error, error, params),
+            )
+        return int(done)
