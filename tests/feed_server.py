@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 @dataclass
@@ -139,3 +142,10 @@ class FeedServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@pytest.fixture()
+def feeds() -> Iterator[FeedServer]:
+    """A running local feed server (test modules that need set-up define their own `feeds`)."""
+    with FeedServer() as server:
+        yield server

@@ -8,7 +8,6 @@ import pytest
 
 from tests.e2e import Watcher, fill, fixture_text
 from tests.feed_server import FeedServer
-from tests.slack_server import SlackServer
 
 RULES = """\
 defaults:
@@ -60,12 +59,6 @@ def feeds():
         server.set("/atom.xml", fill(fixture_text("atom.xml"), base), content_type="application/atom+xml")
         server.set("/euckr.xml", fill(fixture_text("euckr.xml"), base).encode("cp949"),
                    content_type="application/rss+xml; charset=euc-kr")
-        yield server
-
-
-@pytest.fixture()
-def slack():
-    with SlackServer() as server:
         yield server
 
 

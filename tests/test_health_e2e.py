@@ -27,12 +27,6 @@ BTP_RIGHT = ('{title: "td.subject span.titleHover", link: "td.subject a@href", p
 
 
 @pytest.fixture()
-def feeds():
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture()
 def watcher(tmp_path, slack):
     w = Watcher(tmp_path, {"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.url})
     w.write("rules.yaml", RULES)

@@ -58,12 +58,6 @@ def sources(base: str, interval: str = "10m", count: int = 1, timeout: str = "2s
 
 
 @pytest.fixture()
-def feeds():
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture()
 def slack():
     with SlackServer() as server:
         server.min_interval = 0  # two processes may each post to one channel within a second

@@ -8,10 +8,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
-import pytest
-
 from tests.e2e import KST, Watcher
-from tests.feed_server import FeedServer
 
 RULES = """\
 defaults:
@@ -44,12 +41,6 @@ def wait_for(predicate, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-@pytest.fixture()
-def feeds():
-    with FeedServer() as server:
-        yield server
 
 
 def make_watcher(tmp_path, feeds, slack, interval: str = "10m", digest_over: int = 5) -> Watcher:

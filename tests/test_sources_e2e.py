@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import Watcher
-from tests.feed_server import FeedServer
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 RULES = """\
@@ -18,12 +17,6 @@ rules:
   - name: anything
     any: ["re:."]
 """
-
-
-@pytest.fixture()
-def feeds():
-    with FeedServer() as server:
-        yield server
 
 
 @pytest.fixture()

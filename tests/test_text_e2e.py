@@ -13,8 +13,6 @@ import pytest
 import requests
 
 from tests.e2e import KST, Watcher
-from tests.feed_server import FeedServer
-from tests.slack_server import SlackServer
 from watcher.notify import build_message
 from watcher.web import serve
 
@@ -39,18 +37,6 @@ def item(title: str, link: str, description: str = "") -> str:
     when = format_datetime(datetime.now(KST) - timedelta(days=1))
     return (f"<item><title>{title}</title><link>{link}</link><description>{description}</description>"
             f"<pubDate>{when}</pubDate></item>")
-
-
-@pytest.fixture()
-def feeds():
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def slack():
-    with SlackServer() as server:
-        yield server
 
 
 @pytest.fixture()
