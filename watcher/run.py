@@ -36,7 +36,7 @@ from .workers import Items, ParsePool, safe_parse_and_match
 log = logging.getLogger("watcher")
 PER_HOST = 4
 WORKERS = 32
-POOL_MIN_SOURCES = 10  # below this, parsing in the fetch threads costs less than forking workers
+POOL_MIN_SOURCES = 10  # bodies expected; below this, parsing in the fetch threads costs less than forking workers
 ROUND_BACKOFF, ROUND_BACKOFF_MAX = 1.0, 60.0  # `run` after a failed round (locked or full database, ...)
 HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
@@ -166,6 +166,13 @@ class Cycle:
             return FetchState()
         return FetchState(row.get("etag"), row.get("last_modified"), row.get("body_hash"))
 
+    def expects_body(self, source: Source) -> bool:
+        """Whether the source will likely send a body to parse: never read whole yet, or to be re-read
+        (a source with stored validators most likely answers 304, or a body hashing as before)."""
+        row = self.state(source.id)
+        return (source.id in self.refetch or not (row.get("etag") or row.get("last_modified") or row.get("body_hash"))
+                or needs_full_read(source, row))
+
     def submit(self, source: Source, parse_here: bool = True) -> Future[Polled]:
         state = self.fetch_state(source.id)
         return self.pool.submit(poll, source, self.session, state, self.matcher, self.limiter, parse_here)
@@ -249,7 +256,10 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
             reports[source.id] = SourceReport(source.id, "skipped", error=f"retry after {until.isoformat()}")
         else:
             todo.append(source)
-    pool = ParsePool(cycle.matcher) if len(todo) >= POOL_MIN_SOURCES else None
+    # Workers are forked before any fetch thread starts, so only when enough bodies are expected: a warm
+    # cycle, where sources answer 304, forks none (the few bodies it gets are parsed in the fetch threads).
+    expected = sum(1 for source in todo if cycle.expects_body(source))
+    pool = ParsePool(cycle.matcher) if expected >= POOL_MIN_SOURCES else None
     parse_here = pool is None or pool.executor is None
     queue = iter(todo)
     fetching: dict[Future[Polled], Source] = {}
