@@ -1,8 +1,10 @@
 """HTTP for sources: one polite request per poll.
 
-- one `requests.Session` (connection pooling), a `User-Agent` naming the product;
-- `timeout` bounds the whole request (connect, headers, body), not each socket call: a timer shuts
-  the request's socket down at the deadline, so even a server trickling its headers is cut there;
+- one `Session` (watcher/httpclient.py: keep-alive connections per host), a `User-Agent` naming
+  the product;
+- `timeout` bounds the whole request (connect, headers, body), not each socket call: at the
+  deadline one watchdog thread shuts the request's socket down, so even a server trickling its
+  headers is cut there;
 - bodies are streamed and refused past `max_bytes` (nothing is stored from a refused body);
 - conditional GET: the ETag / Last-Modified of the last good body are sent back, 304 means
   "not modified"; a 200 whose body hashes like the last one is "unchanged" (no re-parse);
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import heapq
+import http.client
+import itertools
 import socket
 import threading
 import time
@@ -21,13 +26,9 @@ from datetime import UTC
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
-import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
 from . import __version__
 from .errors import FetchError
+from .httpclient import Response, Session, TooManyRedirects
 from .models import Source
 
 USER_AGENT = f"gongmo-watcher/{__version__} (public-call watcher; polite polling)"
@@ -53,45 +54,74 @@ class FetchResult:
     more_bodies: list[bytes] = field(default_factory=list)  # further pages (json paging)
 
 
-_local = threading.local()  # the Deadline of the request this thread is making
+class _Watchdog:
+    """One thread for every deadline of the process: it sleeps until the earliest one, and expires
+    those not finished by then (a finished request only sets a flag; its heap entry lapses)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline.ends, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                _, _, deadline = heapq.heappop(self._heap)
+            if not deadline.finished:
+                deadline.expire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 class Deadline:
-    """The end of one whole request: when `timeout` has passed, a timer shuts down the socket the
-    request uses (the blocked read returns at once); `expired` then tells why it failed."""
+    """The end of one whole request: when `timeout` has passed, the watchdog shuts down the socket
+    the request uses (the blocked read returns at once); `expired` then tells why it failed."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.started = time.monotonic()
-        self.expired = False
-        self._conn: HTTPConnection | None = None
+        self.ends = self.started + timeout
+        self.expired = self.finished = False
+        self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(timeout, self._expire)
-        self._timer.daemon = True
 
-    def attach(self, conn: HTTPConnection) -> None:
+    def attach(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
             self._conn, expired = conn, self.expired
         if expired:
             _shut(conn)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired, conn = True, self._conn
         if conn is not None:
             _shut(conn)
 
     def __enter__(self) -> Deadline:
-        _local.deadline = self
-        self._timer.start()
+        _WATCHDOG.watch(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        _local.deadline = None
+        with self._lock:
+            self.finished = True
 
 
-def _shut(conn: HTTPConnection) -> None:
+def _shut(conn: http.client.HTTPConnection) -> None:
     sock = getattr(conn, "sock", None)
     if sock is not None:
         try:
@@ -100,57 +130,9 @@ def _shut(conn: HTTPConnection) -> None:
             pass
 
 
-class _DeadlineConnection(HTTPConnection):
-    """Tells the thread's Deadline which connection carries its request."""
-
-    def connect(self) -> None:
-        super().connect()
-        self._attach()
-
-    def request(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
-        self._attach()
-        super().request(*args, **kwargs)  # type: ignore[arg-type]
-
-    def _attach(self) -> None:
-        deadline = getattr(_local, "deadline", None)
-        if deadline is not None:
-            deadline.attach(self)
-
-
-class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
-    pass
-
-
-class _DeadlinePool(HTTPConnectionPool):
-    ConnectionCls = _DeadlineConnection
-
-
-class _DeadlineHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
-
-
-_POOLS = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
-
-
-class _Adapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
-        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **kwargs: object) -> urllib3.PoolManager:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-
-def make_session(pool_size: int = 32) -> requests.Session:
-    session = requests.Session()
-    adapter = _Adapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = USER_AGENT
-    session.headers["Accept-Encoding"] = "gzip, deflate"
-    return session
+def make_session(pool_size: int = 32) -> Session:
+    return Session(pool_size, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
+                                       "Accept": "*/*"})
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -177,29 +159,26 @@ def body_hash(*bodies: bytes) -> str:
     return digest.hexdigest()
 
 
-def _get(session: requests.Session, source: Source, url: str, headers: dict[str, str],
-         deadline: Deadline) -> requests.Response:
+def _get(session: Session, source: Source, url: str, headers: dict[str, str], deadline: Deadline) -> Response:
     try:
-        response = session.get(
-            url, headers=headers, timeout=(source.timeout, source.timeout), stream=True, allow_redirects=True
-        )
-    except requests.exceptions.RequestException as exc:
+        return session.get(url, headers, source.timeout, on_connection=deadline.attach)
+    except (OSError, http.client.HTTPException, TooManyRedirects) as exc:
         raise _fetch_error(exc, source, url, deadline) from None
-    return response
 
 
-def _fetch_error(exc: requests.exceptions.RequestException, source: Source, url: str,
-                 deadline: Deadline) -> FetchError:
-    if deadline.expired or isinstance(exc, requests.exceptions.Timeout):
+def _fetch_error(exc: BaseException, source: Source, url: str, deadline: Deadline) -> FetchError:
+    if deadline.expired or isinstance(exc, TimeoutError):
         return FetchError(f"timeout after {source.timeout:g}s")
-    if isinstance(exc, requests.exceptions.SSLError):
+    if type(exc).__module__ == "ssl":  # ssl.SSLError, ssl.CertificateError (ssl is imported only for https)
         return FetchError(f"TLS error: {_short(exc)}")
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return FetchError(f"connection failed: {_root_cause(exc)} ({urlsplit(url).netloc})")
-    return FetchError(_short(exc))
+    if isinstance(exc, TooManyRedirects):
+        return FetchError(_short(exc))
+    if isinstance(exc, OSError) and exc.strerror:
+        return FetchError(f"connection failed: {exc.strerror} ({urlsplit(url).netloc})")
+    return FetchError(f"connection failed: {_short(exc)} ({urlsplit(url).netloc})")
 
 
-def _read(response: requests.Response, source: Source, deadline: Deadline) -> bytes:
+def _read(response: Response, source: Source, deadline: Deadline) -> bytes:
     """Stream the body within the size cap and the request's deadline."""
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > source.max_bytes:
@@ -210,7 +189,7 @@ def _read(response: requests.Response, source: Source, deadline: Deadline) -> by
     try:
         while True:
             # read1: whatever has arrived (up to CHUNK), so a slow trickle still meets the deadline
-            chunk = response.raw.read1(CHUNK, decode_content=True)
+            chunk = response.read1(CHUNK)
             if not chunk:
                 break
             size += len(chunk)
@@ -221,9 +200,8 @@ def _read(response: requests.Response, source: Source, deadline: Deadline) -> by
             chunks.append(chunk)
         if deadline.expired:  # the socket was shut down under the read: a body cut at the deadline
             raise FetchError(f"timeout after {source.timeout:g}s")
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        if ("timed out" in str(exc).lower() or isinstance(exc, urllib3.exceptions.ReadTimeoutError)
-                or deadline.expired):
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a body that does not decode
+        if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError) or deadline.expired:
             raise FetchError(f"timeout after {source.timeout:g}s") from None
         raise FetchError(f"body cut off: {_short(exc)}") from None
     finally:
@@ -231,7 +209,7 @@ def _read(response: requests.Response, source: Source, deadline: Deadline) -> by
     return b"".join(chunks)
 
 
-def _check_status(response: requests.Response) -> None:
+def _check_status(response: Response) -> None:
     code = response.status_code
     if code in (429, 503):
         wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -243,7 +221,7 @@ def _check_status(response: requests.Response) -> None:
         raise FetchError(f"HTTP {code} {response.reason or ''}".strip())
 
 
-def fetch(session: requests.Session, source: Source, state: FetchState | None = None) -> FetchResult:
+def fetch(session: Session, source: Source, state: FetchState | None = None) -> FetchResult:
     """One poll of `source`. Raises FetchError (`fetch: ...`) for every failure."""
     state = state or FetchState()
     headers = dict(source.headers)
@@ -283,7 +261,7 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe=":/@$,;")))
 
 
-def _more_pages(session: requests.Session, source: Source, first: bytes) -> list[bytes]:
+def _more_pages(session: Session, source: Source, first: bytes) -> list[bytes]:
     """For APIs listing oldest first, the newest items sit on the last pages: fetch those too."""
     from .parse.jsonapi import total_count
 
@@ -309,20 +287,6 @@ def _more_pages(session: requests.Session, source: Source, first: bytes) -> list
             _check_status(response)
             bodies.append(_read(response, source, deadline))
     return bodies
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The operating system's reason under requests' and urllib3's wrappers ("Connection refused",
-    "Name or service not known"), else the first line of the message."""
-    seen: BaseException | None = exc
-    for _ in range(10):  # the wrappers nest a few deep; never loop on a cyclic chain
-        if seen is None:
-            break
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror
-        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = getattr(seen, "reason", None) or nested or seen.__context__ or seen.__cause__
-    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:

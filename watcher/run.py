@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import requests
 import schedule
 
 from . import opstext
@@ -27,6 +26,7 @@ from .deliver import DeliveryReport, Sender, deliver
 from .errors import ConfigError, SourceError, database_error
 from .fetch import FetchResult, FetchState, fetch, make_session
 from .health import backoff_delay, needs_full_read, poll_health
+from .httpclient import Session
 from .match import Matcher
 from .models import Config, Source
 from .rematch import RematchReport, apply_rules
@@ -79,7 +79,7 @@ class HostLimiter:
             return self._sems.setdefault(host, threading.Semaphore(self.limit))
 
 
-def poll(source: Source, session: requests.Session, state: FetchState, matcher: Matcher,
+def poll(source: Source, session: Session, state: FetchState, matcher: Matcher,
          limiter: HostLimiter, parse_here: bool = True) -> Polled:
     """Fetch one source and, unless a process pool will, parse and match it. Never raises for
     source problems: they end up in `Polled.error`."""
