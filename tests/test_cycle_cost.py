@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,12 @@ def test_workers_are_forked_for_a_first_poll_and_not_for_a_cycle_of_304s(tmp_pat
     again = run.run_once(config, store, ConsoleSender())
     assert {r.status for r in again.sources} == {"not_modified"}
     assert len(pools) == 1  # nothing to parse: no worker forked
+
+
+def test_the_command_line_imports_only_what_a_cycle_needs() -> None:
+    """`watcher once` with a cached config: no YAML parser, web desk, calendar or requests at start-up."""
+    code = ("import sys, watcher.cli, watcher.run; heavy = ('ruamel.yaml', 'requests', 'urllib3', 'watcher.cli_desk', "
+            "'watcher.cli_calendar', 'watcher.config', 'bs4', 'feedparser', 'lxml'); "
+            "print(' '.join(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""

@@ -196,7 +196,48 @@ class Group(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=Group, context_settings=CONTEXT)
+class RootGroup(Group):
+    """The `watcher` group: commands kept in other modules are imported when one of them is run (or
+    listed, or `.commands` is read), so `watcher once` does not pay for the web, calendar or YAML code."""
+
+    LAZY = {"calendar": "cli_calendar", "search": "cli_desk", "serve": "cli_desk", "slack": "cli_ops",
+            "sources": "cli_sources"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._registered: dict[str, click.Command] = {}
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        for name in self.LAZY:
+            self._load(name)
+        return self._registered
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._registered = dict(value)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name is None:
+            raise TypeError("Command has no name.")
+        self._registered[name] = cmd
+
+    def _load(self, name: str) -> None:
+        if name in self.LAZY and name not in self._registered:
+            import importlib
+
+            importlib.import_module(f"{__package__}.{self.LAZY[name]}")
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load(cmd_name)
+        return self._registered.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self._registered) | set(self.LAZY))
+
+
+@click.group(cls=RootGroup, context_settings=CONTEXT)
 @path_options
 @click.version_option(package_name="gongmo-watcher")
 def cli() -> None:
@@ -408,9 +449,6 @@ def demo() -> None:
     from .demo import run_demo
 
     run_demo(setting("rules"))
-
-
-from . import cli_calendar, cli_desk, cli_ops, cli_sources  # noqa: E402,F401 - register commands
 
 
 def main() -> None:

@@ -10,21 +10,21 @@ orphan behind.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from .errors import SourceError
 from .match import Matcher
 from .models import Announcement, Hit, Source
 from .search import IndexDoc, index_doc
+
+if TYPE_CHECKING:  # multiprocessing and ctypes are imported only when workers are forked
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger("watcher")
 Items = list[tuple[Announcement, list[Hit], IndexDoc]]  # what Store.ingest takes
@@ -63,6 +63,9 @@ PR_SET_PDEATHSIG = 1
 def die_with_parent(parent: int) -> None:
     """Have the kernel SIGKILL this process when its parent ends (Linux), else poll for it."""
     if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
@@ -99,6 +102,9 @@ class ParsePool:
     """A fork-based process pool for parse + match, or None-like when one core is all there is."""
 
     def __init__(self, matcher: Matcher, workers: int | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         count = workers if workers is not None else min(4, os.cpu_count() or 1)
         self.executor: ProcessPoolExecutor | None = None
         if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
