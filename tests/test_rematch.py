@@ -18,7 +18,7 @@ from watcher.errors import ConfigError
 from watcher.match import Matcher
 from watcher.models import Announcement, Config, Rule, RuleSet, Source
 from watcher.rematch import apply_rules, changed_rules, fingerprint
-from watcher.run import Runner
+from watcher.runner import Runner
 from watcher.store import Store
 
 RULES = """\

@@ -14,7 +14,8 @@ from watcher.config import load_config
 from watcher.deliver import ConsoleSender
 from watcher.health import poll_health
 from watcher.models import Announcement
-from watcher.run import Runner, run_once
+from watcher.run import run_once
+from watcher.runner import Runner
 from watcher.store import KST, Store
 
 SOURCES = """\

@@ -1,4 +1,4 @@
-"""One poll cycle (`run_once`) and the scheduled loop (`Runner.run_forever`).
+"""One poll cycle (`run_once`, `poll_all`); the scheduled loop of `watcher run` is watcher/runner.py.
 
 A poll is fetch -> parse -> match in a worker thread (network and parsing never block the
 others; at most PER_HOST requests to one host at a time), then store in the main thread, one
@@ -7,25 +7,21 @@ transaction per source. A failing source is recorded on its row and the cycle mo
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
-
-import schedule
 
 from . import opstext
 from .deliver import DeliveryReport, Sender, deliver
-from .errors import ConfigError, SourceError, database_error
+from .errors import SourceError
 from .fetch import FetchResult, FetchState, fetch, make_session
-from .health import backoff_delay, needs_full_read, poll_health
+from .health import needs_full_read, poll_health
 from .httpclient import Session
 from .match import Matcher
 from .models import Config, Source
@@ -36,9 +32,10 @@ from .workers import Items, ParsePool, safe_parse_and_match
 log = logging.getLogger("watcher")
 PER_HOST = 4
 WORKERS = 32
+# Polls finished within this many seconds share one commit (fewer, larger search-index flushes); the
+# write lock is held only while they are stored, never while waiting for the network.
+COMMIT_EVERY = 0.5
 POOL_MIN_SOURCES = 10  # bodies expected; below this, parsing in the fetch threads costs less than forking workers
-ROUND_BACKOFF, ROUND_BACKOFF_MAX = 1.0, 60.0  # `run` after a failed round (locked or full database, ...)
-HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
 
 def now_kst() -> datetime:
@@ -245,7 +242,8 @@ class Cycle:
 def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = True) -> list[SourceReport]:
     """Poll the given sources: fetches in threads (at most 2 x WORKERS in flight, so memory stays
     bounded), parsing in a process pool when there are enough sources to pay for one, storing in
-    this thread as each source completes. Reports come back in source order."""
+    this thread the sources completed in the last COMMIT_EVERY seconds, in one transaction (each
+    source's rows and fetch state commit together). Reports come back in source order."""
     reports: dict[str, SourceReport] = {}
     now = cycle.clock()
     cycle.load_states()
@@ -270,12 +268,14 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
         if source is not None:
             fetching[cycle.submit(source, parse_here)] = source
 
+    ready: list[Polled] = []  # finished, not stored yet
+    last_commit = time.monotonic()
     try:
         for _ in range(2 * WORKERS):
             start_next()
-        while fetching or parsing:
-            done, _ = wait([*fetching, *parsing], return_when=FIRST_COMPLETED)
-            ready: list[Polled] = []
+        while fetching or parsing or ready:
+            wait_for = max(0.0, last_commit + COMMIT_EVERY - time.monotonic()) if ready else None
+            done = wait([*fetching, *parsing], wait_for, FIRST_COMPLETED)[0] if fetching or parsing else set()
             for future in done:
                 if future in fetching:
                     del fetching[future]
@@ -287,9 +287,11 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
                 else:
                     polled = finish(parsing.pop(future), future.result())
                 ready.append(polled)
-            with cycle.store.transaction():  # one commit for the sources that finished together
-                for polled in ready:
-                    reports[polled.source.id] = cycle.record(polled)
+            if ready and (not (fetching or parsing) or time.monotonic() - last_commit >= COMMIT_EVERY):
+                with cycle.store.transaction():  # one commit for the sources that finished meanwhile
+                    for polled in ready:
+                        reports[polled.source.id] = cycle.record(polled)
+                ready, last_commit = [], time.monotonic()
     finally:
         cycle.states = {}
         if pool is not None:
@@ -342,174 +344,3 @@ def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime],
             break
     report.sent, report.failed = sent, failed
     return report
-
-
-class Runner:
-    """`watcher run`: each source on its own interval (with jitter and backoff), alerts delivered
-    between polls, rules.yaml / sources.yaml reloaded when edited. `stop` ends it cleanly."""
-
-    def __init__(self, config: Config, store: Store, sender: Sender,
-                 reload: Callable[[], Config] | None = None,
-                 fingerprint: Callable[[], object] | None = None,
-                 clock: Callable[[], datetime] = now_kst, tick: float = 0.5) -> None:
-        self.cycle = Cycle(config, store, clock)
-        self.store, self.sender, self.clock, self.tick = store, sender, clock, tick
-        self.reload, self.fingerprint = reload, fingerprint
-        self.stop = threading.Event()
-        self.in_flight: dict[str, Future[Polled]] = {}
-        self.started: dict[str, float] = {}  # source id -> monotonic start of its poll in flight
-        self._beat: float | None = None  # monotonic time of the last heartbeat; None: first round running
-        self.not_before: dict[str, datetime] = {}
-        self.scheduler = schedule.Scheduler()
-        self.jobs: dict[str, tuple[schedule.Job, float]] = {}  # source id -> (job, interval)
-        self._seen_print = fingerprint() if fingerprint else None
-        self.cycle.apply_rules()
-        self._reschedule(config)
-
-    def _reschedule(self, config: Config) -> None:
-        """A job per enabled source. A source that keeps its interval across a reload keeps its
-        job (a reload polls nothing); a new one, or one with a new interval, is polled now."""
-        self._beat_every = min([HEARTBEAT_EVERY] + [s.interval / 4 for s in config.sources if s.enabled])
-        wanted = {s.id: s for s in config.sources if s.enabled}
-        for source_id, (job, interval) in list(self.jobs.items()):
-            if source_id not in wanted or wanted[source_id].interval != interval:
-                self.scheduler.cancel_job(job)
-                del self.jobs[source_id]
-        for source in wanted.values():
-            if source.id in self.jobs:
-                continue
-            low = max(1, int(source.interval * 0.9))
-            high = max(low + 1, int(source.interval * 1.1))
-            job = self.scheduler.every(low).to(high).seconds.do(self._due, source.id)
-            self.jobs[source.id] = (job, source.interval)
-            self._due(source.id)  # first poll now
-
-    def _due(self, source_id: str) -> None:
-        source = self.cycle.config.source(source_id)
-        if source is None or not source.enabled or source_id in self.in_flight:
-            return
-        now = self.clock()
-        if source_id in self.not_before and now < self.not_before[source_id]:
-            return
-        if self.cycle.blocked_until(source, now) is not None:
-            return
-        self.in_flight[source_id] = self.cycle.submit(source)
-        self.started[source_id] = time.monotonic()
-
-    def _collect(self) -> int:
-        alerts = 0
-        for source_id, future in list(self.in_flight.items()):
-            if not future.done():
-                continue
-            polled = future.result()
-            if self.cycle.config.source(source_id) is None:
-                del self.in_flight[source_id]
-                continue  # removed by a reload while in flight
-            try:
-                report = self.cycle.record(polled)
-            except sqlite3.OperationalError:
-                raise  # the database is locked or full: keep what was polled, store it next round
-            except Exception as exc:  # one source's bad luck is not the round's
-                del self.in_flight[source_id]
-                self.not_before[source_id] = self.clock() + timedelta(seconds=polled.source.interval)
-                log.error("%s: storing the poll failed: %s", source_id, one_line(exc))
-                continue
-            del self.in_flight[source_id]
-            alerts += report.alerts
-            row = self.store.source_state(source_id) or {}
-            failures = int(row.get("failures") or 0)
-            if report.status == "error":
-                delay = backoff_delay(polled.source.interval, failures)
-                self.not_before[source_id] = self.clock() + timedelta(seconds=delay)
-                log.warning("%s: %s (failure %d, next try in %ds)", source_id, report.error, failures, delay)
-            else:
-                self.not_before.pop(source_id, None)
-                log.info("%s: %s, %d items, %d new, %d alerts", source_id, report.status,
-                         report.items, report.new, report.alerts)
-        return alerts
-
-    def _maybe_reload(self) -> None:
-        if not (self.reload and self.fingerprint):
-            return
-        current = self.fingerprint()
-        if current == self._seen_print:
-            return
-        try:
-            config = self.reload()
-        except ConfigError as exc:
-            self._seen_print = current
-            log.error("config edit rejected, keeping the last good config:\n%s", exc)
-            channel = self.cycle.config.rules.ops_channel
-            if channel:
-                digest = hashlib.sha1(str(exc).encode()).hexdigest()[:12]
-                self.store.enqueue_ops(channel, f"ops:config:{digest}", opstext.config_rejected(str(exc)),
-                                       self.clock())
-            return
-        self._seen_print = current
-        self.cycle.set_config(config)
-        log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
-        self.cycle.apply_rules()
-        for source_id in self.cycle.refetch & set(self.jobs):  # read differently now: poll it at once
-            self.scheduler.cancel_job(self.jobs.pop(source_id)[0])
-        self._reschedule(config)
-
-    def _heartbeat(self) -> None:
-        """Record a completed poll round of `run` (for `status --check`): once every first poll has
-        finished, then every HEARTBEAT_EVERY seconds (or a quarter of the shortest interval) while
-        no poll hangs past its timeout."""
-        now = time.monotonic()
-        if self._beat is None and self.in_flight:
-            return
-        if self._beat is not None and now - self._beat < self._beat_every:
-            return
-        config = self.cycle.config
-        for source_id in self.in_flight:
-            source = config.source(source_id)
-            if source is not None and now - self.started.get(source_id, now) > source.timeout + 30:
-                return  # a poll hangs: no completed round
-        try:
-            self.store.record_heartbeat("run", self.clock(), sum(s.enabled for s in config.sources), os.getpid())
-        except sqlite3.Error as exc:  # a locked or full database: try again at the next tick
-            log.warning("heartbeat not recorded: %s", exc)
-            return
-        self._beat = now
-
-    def run_forever(self) -> None:
-        """Rounds until `stop`. A failed round (database locked past the busy timeout, disk full, any
-        error) is logged in one line and retried after a backoff; pending alerts stay in the outbox."""
-        self._last_delivery = 0.0
-        failures = 0
-        while not self.stop.is_set():
-            try:
-                self._round()
-            except Exception as exc:
-                failures += 1
-                delay = min(ROUND_BACKOFF * 2 ** (failures - 1), ROUND_BACKOFF_MAX)
-                what = database_error(self.store.path, exc) if isinstance(exc, sqlite3.Error) else one_line(exc)
-                log.error("poll round failed: %s; trying again in %gs", what, delay)
-                self.stop.wait(delay)
-                continue
-            if failures:
-                log.warning("poll round succeeded again after %d failed round(s)", failures)
-                failures = 0
-            self.stop.wait(self.tick)
-        self.cycle.close()
-
-    def _round(self) -> None:
-        self._maybe_reload()
-        self.scheduler.run_pending()
-        queued = self._collect()
-        self._heartbeat()
-        if queued or time.monotonic() - self._last_delivery > 5:
-            rules = self.cycle.config.rules
-            self.store.queue_due(rules, self.clock())  # reminders, morning summaries
-            deliver(self.store, self.sender, self.clock(), rules.digest_over, stop=self.stop,
-                    public_url=rules.public_url)
-            self._last_delivery = time.monotonic()
-
-
-def one_line(exc: BaseException) -> str:
-    """`OperationalError: database is locked`: an error's type and first line."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
-
