@@ -69,3 +69,20 @@ def test_a_broken_edit_is_a_config_error_not_the_cached_config(tmp_path: Path) -
     with pytest.raises(ConfigError) as err:
         load_cached(sources, rules, store, {"NTIS_KEY": "a"})
     assert "rules.yaml:" in str(err.value)
+
+
+def test_the_run_that_creates_the_database_leaves_the_config_for_the_next(tmp_path: Path, monkeypatch) -> None:
+    """`once` on a new database parses the files (there is nothing to read them from yet) and keeps
+    the result, so the first run after it parses nothing either."""
+    from click.testing import CliRunner
+
+    from watcher import config
+    from watcher.cli import cli
+
+    sources, rules = files(tmp_path)
+    sources.write_text("sources: []\n", encoding="utf-8")
+    args = ["--sources", str(sources), "--rules", str(rules), "--db", str(tmp_path / "w.db"), "once"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    monkeypatch.setattr(config, "load_config", lambda *a, **k: pytest.fail("parsed again"))
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output

@@ -113,11 +113,14 @@ def load_with_store(validate: Callable[[Config], None] = lambda cfg: None) -> tu
     """`once` / `run`: the config, parsed again only when a file changed (watcher/configcache.py), and
     the store. A database that does not exist yet is created only once the config has passed
     `validate` (which raises for a bad command line)."""
+    from .configcache import keep, load_cached
+
     if not Path(setting("db")).exists():
         cfg = load()
         validate(cfg)
-        return cfg, open_store()
-    from .configcache import load_cached
+        store = open_store()
+        keep(setting("sources"), setting("rules"), store, cfg)  # the next run reads it from there
+        return cfg, store
 
     store = open_store()
     cfg = load_cached(setting("sources"), setting("rules"), store)
@@ -310,7 +313,7 @@ def run() -> None:
     Example: WATCHER_DB=/data/watcher.db watcher run
     """
     from .deliver import make_sender
-    from .run import Runner
+    from .runner import Runner
 
     cfg, store = load_with_store()
     sources_path, rules_path = setting("sources"), setting("rules")

@@ -63,7 +63,15 @@ def load_cached(sources_path: str | Path, rules_path: str | Path, store: Any,
     from .config import load_config  # ruamel.yaml and validation only when something changed
 
     config = load_config(sources_path, rules_path, env)
+    keep(sources_path, rules_path, store, config, env, key)
+    return config
+
+
+def keep(sources_path: str | Path, rules_path: str | Path, store: Any, config: Config,
+         env: Mapping[str, str] = os.environ, key: str | None = None) -> None:
+    """Store `config`, just parsed from the two files, for the next `load_cached` (e.g. when the
+    database was created by this run, so the next one does not parse again)."""
+    key = key or cache_key((sources_path, rules_path), env)
     if key is not None:
         with store.transaction():
             store.set_meta(META_KEY, f"{key}:{pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL).hex()}")
-    return config
