@@ -47,6 +47,14 @@ def test_workers_are_forked_for_a_first_poll_and_not_for_a_cycle_of_304s(tmp_pat
     assert len(pools) == 1  # nothing to parse: no worker forked
 
 
+def test_feeds_need_neither_feedparser_nor_beautifulsoup() -> None:
+    """A well-formed feed is read by lxml alone; feedparser and bs4 are imported for the bodies that need them."""
+    code = ("import sys; from watcher.parse import parser; parser('feed'); "
+            "print(' '.join(m for m in ('feedparser', 'bs4', 'soupsieve') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
 def test_the_command_line_imports_only_what_a_cycle_needs() -> None:
     """`watcher once` with a cached config: no YAML parser, web desk, calendar or requests at start-up."""
     code = ("import sys, watcher.cli, watcher.run; heavy = ('ruamel.yaml', 'requests', 'urllib3', 'watcher.cli_desk', "

@@ -249,8 +249,8 @@ class _Compiled:
 
 class Matcher:
     """All rules of a RuleSet, compiled once, when first used (a cycle in which nothing changed
-    never pays for it; forked parse workers compile their own on their first item); `match` runs
-    them on one announcement."""
+    never pays for it; `prepare` builds it before parse workers are forked, so they inherit it);
+    `match` runs them on one announcement."""
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
@@ -270,6 +270,10 @@ class Matcher:
                 built._build()
                 self.__dict__.update(built.__dict__)
         return object.__getattribute__(self, name)
+
+    def prepare(self) -> None:
+        """Build the compiled state now (before forking parse workers, so they share one build)."""
+        self._rules  # noqa: B018 - the first access builds
 
     def _build(self) -> None:
         ruleset = self.ruleset

@@ -256,8 +256,8 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
             todo.append(source)
     # Workers are forked before any fetch thread starts, so only when enough bodies are expected: a warm
     # cycle, where sources answer 304, forks none (the few bodies it gets are parsed in the fetch threads).
-    expected = sum(1 for source in todo if cycle.expects_body(source))
-    pool = ParsePool(cycle.matcher) if expected >= POOL_MIN_SOURCES else None
+    expected = [source.kind for source in todo if cycle.expects_body(source)]
+    pool = ParsePool(cycle.matcher, kinds=expected) if len(expected) >= POOL_MIN_SOURCES else None
     parse_here = pool is None or pool.executor is None
     queue = iter(todo)
     fetching: dict[Future[Polled], Source] = {}

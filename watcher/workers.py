@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .errors import SourceError
@@ -101,7 +102,9 @@ def _ready() -> int:
 class ParsePool:
     """A fork-based process pool for parse + match, or None-like when one core is all there is."""
 
-    def __init__(self, matcher: Matcher, workers: int | None = None) -> None:
+    def __init__(self, matcher: Matcher, workers: int | None = None, kinds: Iterable[str] = ()) -> None:
+        """`kinds`: the source kinds about to be parsed; their parsers are imported, and the matcher
+        built, before the fork, so the workers share that work instead of each doing it again."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -109,6 +112,11 @@ class ParsePool:
         self.executor: ProcessPoolExecutor | None = None
         if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
+        from .parse import parser
+
+        for kind in set(kinds):
+            parser(kind)
+        matcher.prepare()
         self.executor = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
                                             initializer=_init, initargs=(matcher, os.getpid()))
         # fork every worker now, while this process has no other threads

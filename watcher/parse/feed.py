@@ -13,8 +13,6 @@ import io
 import re
 from typing import Any
 
-import feedparser
-
 from watcher.errors import ParseError
 from watcher.models import Announcement, Source
 from watcher.parse.apierror import check_gateway_error
@@ -25,12 +23,13 @@ from watcher.textclean import markup_safe
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ROOT_END = re.compile(r"</(?:rss|feed|rdf:RDF|RDF)\s*>")
-# harmless complaints on a feed that was read (encoding labels, undeclared namespaces)
-_BENIGN = (
-    feedparser.CharacterEncodingOverride,
-    feedparser.NonXMLContentType,
-    feedparser.UndeclaredNamespace,
-)
+
+
+def _benign() -> tuple[type[Exception], ...]:
+    """feedparser's harmless complaints on a feed that was read (encoding labels, undeclared namespaces)."""
+    import feedparser
+
+    return (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType, feedparser.UndeclaredNamespace)
 
 
 def parse_feed(source: Source, body: bytes, content_type: str | None, url: str) -> list[Announcement]:
@@ -45,7 +44,10 @@ def parse_feed(source: Source, body: bytes, content_type: str | None, url: str) 
 
 
 def feedparser_entries(source: Source, data: bytes, text: str) -> list[tuple[Raw, bool]]:
-    """Entries read by feedparser from UTF-8 `data`; ParseError when the body is no feed."""
+    """Entries read by feedparser from UTF-8 `data`; ParseError when the body is no feed. (feedparser is
+    imported only here: a well-formed feed never needs it.)"""
+    import feedparser
+
     result = feedparser.parse(
         io.BytesIO(data),  # a stream: feedparser never opens files or URLs from it
         # no content-location: ids stay as written (feedparser would resolve `<id>f9-1</id>` against
@@ -58,7 +60,7 @@ def feedparser_entries(source: Source, data: bytes, text: str) -> list[tuple[Raw
     if not entries:
         _check_empty(result, text)
         return []
-    if result.get("bozo") and not isinstance(result.get("bozo_exception"), _BENIGN) and _cut_off(text):
+    if result.get("bozo") and not isinstance(result.get("bozo_exception"), _benign()) and _cut_off(text):
         entries = entries[:-1]  # the body ends inside the last item: it may be missing fields
     version = str(result.get("version") or "")
     # RSS 2.0 / 0.9x ids are <guid>s; feedparser also files a stray <id> there (중기부 writes the board
@@ -70,7 +72,7 @@ def feedparser_entries(source: Source, data: bytes, text: str) -> list[tuple[Raw
 def _check_empty(result: Any, text: str) -> None:
     """A feed without entries is fine only when it is a readable RSS/Atom document."""
     exc = result.get("bozo_exception") if result.get("bozo") else None
-    if result.get("version") and (exc is None or isinstance(exc, _BENIGN)):
+    if result.get("version") and (exc is None or isinstance(exc, _benign())):
         return
     head = text.lstrip()[:200].lower()
     if not head:
