@@ -68,6 +68,10 @@ def test_real_btp_board_with_right_selectors_is_whole():
     ("「2025년 위기대응 체계 구축사업」 Stand-up 모집 공고(상반기) "
      "「2025년 위기대응 체계 구축사업」 Stand-up...", True),
     ("수요기업 모집 공고 수요...", False),  # the second part is too short to be a copy
+    ("사업 공고 사업 공고…", True),  # shortened with an ellipsis character
+    ("사업 공고 사업 공고 …", True),
+    ("사업 공고 사업 공고 안내", False),  # neither halves nor a shortened copy
+    ("", False),
 ])
 def test_doubled_titles(title, twice):
     assert doubled(title) is twice

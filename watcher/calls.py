@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 WINDOW_DAYS = 60
@@ -89,6 +90,7 @@ def _trailing(text: str) -> tuple[str, str] | None:
     return (text[start + 1:-1], text[:start]) if start >= 0 else None
 
 
+@lru_cache(maxsize=8192)  # pure, and a cycle compares the same titles many times (candidates of a call)
 def strip_tags(title: str) -> str:
     """The title without the bracketed tags copies add at its start and end (see module docstring)."""
     text = unicodedata.normalize("NFKC", title or "").strip()
@@ -104,6 +106,7 @@ def strip_tags(title: str) -> str:
         return text
 
 
+@lru_cache(maxsize=8192)
 def fold_title(title: str) -> str:
     """The comparable form of a title: tags, spacing, punctuation and case folded away."""
     text = _YEAR_DO.sub(r"\1년", strip_tags(title)).casefold()
@@ -111,6 +114,7 @@ def fold_title(title: str) -> str:
     return _TRAILING_WORD.sub("", text) or text
 
 
+@lru_cache(maxsize=8192)
 def is_correction(title: str) -> bool:
     """A title announcing a change of a call (`[정정]`, `(연장)`, `(접수기간 연장)`, `[모집기간연장]`)."""
     text = unicodedata.normalize("NFKC", title or "").strip()

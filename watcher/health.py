@@ -122,7 +122,11 @@ def doubled(title: str) -> bool:
     """The same text twice over (`AB AB`, `ABAB`, `AB A…`): two elements caught by one selector, e.g.
     a full title for hovering and a shortened one for the list."""
     words = title.split()
-    for cut in range(1, len(words)):
+    count = len(words)
+    if count % 2 == 0 and count and words[:count // 2] == words[count // 2:] and len(" ".join(words[:count // 2])) >= 2:
+        return True  # `AB AB`: only the middle cut can give two equal halves
+    # `AB A…`: the second part must end shortened, i.e. the last word ends in `.` or `…`
+    for cut in range(1, count if words and words[-1].endswith((".", "…")) else 0):
         first, second = " ".join(words[:cut]), " ".join(words[cut:])
         if len(first) < 2:
             continue

@@ -144,11 +144,12 @@ class CallLinker:
     def _track(self, ann: Announcement, call: str) -> None:
         """Keep the call's title and deadline; a change by its first announcement or by a correction
         copy queues a thread reply and an update of the message."""
-        row = fts.first_dict(self.conn.execute("SELECT title, deadline FROM calls WHERE key = ?", (call,)))
-        if row is None:
-            self.conn.execute("INSERT INTO calls (key, title, deadline, changed_at) VALUES (?, ?, ?, ?)",
-                              (call, ann.title, ann.deadline, self.stamp))
+        added = self.conn.execute("INSERT INTO calls (key, title, deadline, changed_at) VALUES (?, ?, ?, ?) "
+                                  "ON CONFLICT(key) DO NOTHING", (call, ann.title, ann.deadline, self.stamp))
+        if added.rowcount == 1:  # a new call (one statement, not a look-up and an insert)
             return
+        row = fts.first_dict(self.conn.execute("SELECT title, deadline FROM calls WHERE key = ?", (call,)))
+        assert row is not None
         first, correction = call == ann.key, is_correction(ann.title)
         if not (first or correction):
             if row["deadline"] is None and ann.deadline:  # a copy tells the deadline the first did not
