@@ -316,3 +316,35 @@ def test_diff_channel_change_is_drop_and_add():
 
 def test_no_rules_match_nothing():
     assert Matcher(RuleSet()).match(_ann(title="공고")) == []
+
+
+def _real_corpus() -> list[Announcement]:
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    items = YAML(typ="safe").load((Path(__file__).parent / "corpus" / "real.yaml").read_text(encoding="utf-8"))
+    return [Announcement(source=it.get("kind", "corpus"), id=str(i), title=it["title"], link=None,
+                         summary=it.get("summary", ""), agency=it.get("agency")) for i, it in enumerate(items["items"])]
+
+
+def test_screen_lets_through_every_real_item_the_shipped_rules_match() -> None:
+    from pathlib import Path
+
+    from watcher.config import load_rules
+
+    matcher = Matcher(load_rules(Path(__file__).parent.parent / "rules.yaml", None, env={}))
+    anns = _real_corpus()
+    let_through = matcher.screen(anns)
+    matched = [bool(matcher.match(a)) for a in anns]
+    assert not [a.title for a, ok, hit in zip(anns, let_through, matched, strict=True) if hit and not ok]
+    assert sum(matched) < sum(let_through) < len(anns) * 0.6  # and it does screen most out
+
+
+def test_screen_keeps_items_with_only_a_none_keyword_out_and_regex_only_rules_open() -> None:
+    anns = [Announcement("s", "1", "의료기기 채용 공고", None), Announcement("s", "2", "관광 안내", None),
+            Announcement("s", "3", "MEDICAL DEVICE 지원", None, summary="\0\1 섞인 글")]
+    rules = RuleSet(rules=(Rule("dev", any=("의료기기", "medical device"), none=("관광",)),))
+    assert Matcher(rules).screen(anns) == [True, False, True]
+    unanchored = RuleSet(rules=(Rule("re", any=("re:[0-9]{4}",)),))  # no literal to scan for
+    assert Matcher(unanchored).screen(anns) == [True, True, True]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from io import StringIO
+from pathlib import Path
 
 import pytest
 
@@ -274,3 +278,58 @@ def test_an_edit_of_one_rule_leaves_the_stored_matches_of_the_others(tmp_path):
     assert report is not None and report.changed == 1
     rows = dict(store.conn.execute("SELECT rule, words FROM matches"))
     assert rows == {"zones": None, "bio": '[{"field": "title", "text": "바이오"}, {"field": "title", "text": "공고"}]'}
+
+
+def test_a_longer_max_age_matches_again_only_the_items_it_brings_in(tmp_path):
+    store = Store(tmp_path / "w.db")
+    cfg = config(Rule("zones", any=("특구",)))
+    apply_rules(store, cfg, NOW)
+    ingest(store, cfg, ann("new", "특구 실증 공고"), ann("old", "특구 실증 2차", published="2026-10-31T09:00:00+09:00"))
+    edited = config(Rule("zones", any=("특구", "실증")))
+    assert apply_rules(store, edited, NOW).checked == 1  # only `new` is within 14 days: `old` keeps its match
+    longer = config(Rule("zones", any=("특구", "실증")), max_age=30 * 86400)
+    report = apply_rules(store, longer, NOW)
+    assert report is not None and (report.checked, report.changed, report.alerts_queued) == (1, 1, 1)
+    words = dict(store.conn.execute("SELECT id, words FROM matches"))
+    assert "실증" in words["old"] and alerts(store) == [("new", "#gongmo"), ("old", "#gongmo")]
+    shorter = config(Rule("zones", any=("특구", "실증")), max_age=7 * 86400)
+    assert apply_rules(store, shorter, NOW).checked == 0  # what stays inside is up to date
+    assert store.meta_value("rules_fingerprint") == fingerprint(shorter.rules)
+
+
+class _Noted:
+    folder: Path
+    judge: Callable[[tuple[int, int]], list]
+
+
+def _noted(bounds: tuple[int, int]) -> list:
+    """rematch._judge_range, noting in a file the process it ran in (a worker is a forked process)."""
+    (_Noted.folder / f"worker-{os.getpid()}-{bounds[0]}").touch()
+    return _Noted.judge(bounds)
+
+
+def test_judging_in_forked_workers_gives_the_verdicts_of_one_process(tmp_path, monkeypatch):
+    import threading
+
+    from watcher import rematch
+
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("forking needs a process with one thread (and fork)")
+    store = Store(tmp_path / "w.db")
+    before = config(Rule("zones", any=("특구",)), Rule("bio", any=("바이오",)))
+    apply_rules(store, before, NOW)
+    words = ["특구", "바이오", "의료", "공고", "실증", "모집"]
+    ingest(store, before, *(ann(str(i), f"{words[i % 6]} {words[i // 6 % 6]} {i}") for i in range(300)))
+    after = config(Rule("zones", any=("특구", "의료")), Rule("bio", any=("바이오",), none=("모집",)))
+    matcher = Matcher(after.rules)
+    items = store.rematch_rows(0, "2026-11-20", {"zones", "bio"})
+    monkeypatch.setattr(rematch, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(rematch, "SCREEN", 7)  # chunks that do not fall on the workers' bounds
+    monkeypatch.setattr(_Noted, "folder", tmp_path, raising=False)
+    monkeypatch.setattr(_Noted, "judge", rematch._judge_range, raising=False)
+    monkeypatch.setattr(rematch, "_judge_range", _noted)
+    forked = rematch.judge_all(matcher, items)
+    assert forked == rematch.judge(matcher, items, 0, len(items))
+    ran = [p.name.split("-")[1] for p in tmp_path.glob("worker-*")]
+    assert len(ran) >= 2 and str(os.getpid()) not in ran
+    assert len(forked) > 100 and any(changed for _, _, changed, _ in forked)

@@ -8,11 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from watcher import search as fts
 from watcher.errors import WatcherError
 from watcher.models import Announcement, Hit, Source
-from watcher.store import KST, Store
+from watcher.store import KST, Store, migrations
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=KST)
 HOSTILE = ['"', '""', '"디지털', "AND", "OR", "NOT", "NEAR(", "NEAR(a b", "*", "-", "--", "^", ":", "(", ")",
@@ -100,8 +101,8 @@ def test_tokens_match_the_per_character_definition() -> None:
         doc = fts.index_doc(title, summary)
         assert doc.body == " ".join(_reference_tokens(title) + _reference_tokens(summary))
         syllables = sorted({ch for ch in fts.normalize(f"{title} {summary}") if _reference_is_cjk(ch)})
-        assert fts.meta_text("a", ["r"], doc.chars) == " ".join(["_all", "_s61", "_r72", *syllables])
-        assert fts.doc_meta("a", ["r"], title, summary) == fts.meta_text("a", ["r"], doc.chars)
+        assert fts.meta_text("a", doc.chars) == " ".join(["_all", "_s61", *syllables])
+        assert fts.doc_meta("a", title, summary) == fts.meta_text("a", doc.chars)
 
 
 @pytest.mark.parametrize(
@@ -136,22 +137,22 @@ def test_build_fts_query(query: str, expression: str) -> None:
     assert fts.build_fts_query(query) == expression
 
 
-def test_build_fts_query_filters_are_index_tokens() -> None:
-    assert fts.build_fts_query("특구", source="ntis", rule="zones") == '"특구" AND "_s6e746973" AND "_r7a6f6e6573"'
-    assert fts.build_fts_query("", rule="의료") == '"_r' + "의료".encode().hex() + '"'
+def test_a_source_filter_is_an_index_token() -> None:
+    assert fts.build_fts_query("특구", source="ntis") == '"특구" AND "_s6e746973"'
+    assert fts.build_fts_query("", source="의료") == '"_s' + "의료".encode().hex() + '"'
 
 
 def test_one_syllable_words_are_syllable_tokens() -> None:
     assert fts.build_fts_query("섬") == '"섬"'
     assert fts.build_fts_query("섬 특구 -숲") == '("섬" AND "특구") NOT ("숲")'
-    assert fts.doc_meta("a", ["r"], "섬 마을 AI", "마을") == "_all _s61 _r72 마 섬 을"
+    assert fts.doc_meta("a", "섬 마을 AI", "마을") == "_all _s61 마 섬 을"
 
 
 @pytest.mark.parametrize("query", HOSTILE)
 def test_hostile_input_builds_a_valid_expression(query: str) -> None:
     conn = sqlite3.connect(":memory:")
     conn.execute(fts.FTS_SCHEMA)
-    fts.index_add(conn, 1, "특구", "", "ntis", [])
+    fts.index_add(conn, 1, "특구", "", "ntis")
     conn.execute("SELECT rowid FROM search_index WHERE search_index MATCH ?", (fts.build_fts_query(query),)).fetchall()
 
 
@@ -332,3 +333,34 @@ def test_words_glued_to_numbers_and_latin(tmp_path: Path) -> None:
     assert ids(store.search("데이터·AI")) == ["e"]
     assert ids(store.search("터AI")) == ["e"]  # punctuation separates like a space
     assert ids(store.search("이AI")) == []  # the run must end right before AI
+
+
+def test_a_rule_filter_reads_the_matches_with_or_without_words(store: Store) -> None:
+    assert ids(store.search("", rule="devices")) == ["dev", "dh2"]
+    assert ids(store.search("-실증", rule="devices")) == ["dh2"]  # `dev` says 실증
+    assert ids(store.search("", source="bizinfo", rule="devices", limit=1)) == ["dev"]
+
+
+def test_migration_0011_drops_the_rule_tokens_of_an_older_index(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrations.apply(db, stop_before="0011_index_without_rules")
+    db["announcements"].insert({"source": "ntis", "id": "7", "key": "ntis:7", "title": "바이오 실증 공모",
+                                "summary": "", "published": "2026-11-01T09:00:00+09:00", "docid": 5,
+                                "first_seen": "2026-11-01T10:00:00+09:00", "last_seen": "2026-11-01T10:00:00+09:00"})
+    db["matches"].insert({"source": "ntis", "id": "7", "rule": "bio", "channel": "#b", "keywords": '["바이오"]'})
+    doc = fts.index_doc("바이오 실증 공모", "", None)
+    old_meta = f"_all {fts.source_token('ntis')} _r{b'bio'.hex()} {doc.chars}"  # as earlier versions wrote
+    db.execute(f"INSERT INTO {fts.FTS_TABLE}(rowid, body, meta) VALUES (5, ?, ?)", [doc.body, old_meta])
+    db.conn.commit()
+    db.close()
+    store = Store(path)
+    rule_token = '"_r' + b"bio".hex() + '"'
+    assert store.conn.execute(f"SELECT count(*) FROM {fts.FTS_TABLE} WHERE {fts.FTS_TABLE} MATCH ?",
+                              (rule_token,)).fetchone()[0] == 0
+    assert ids(store.search("실증", rule="bio")) == ["7"]
+    # the row is re-indexed as the store now writes it, so an edited title replaces it cleanly
+    edited = Announcement("ntis", "7", "의료 실증 공모", None, published="2026-11-01T09:00:00+09:00")
+    store.ingest(Source(id="ntis", url="https://ntis"), [(edited, [])], NOW, 0)
+    assert ids(store.search("바이오")) == [] and ids(store.search("의료")) == ["7"]
+    store.db.execute(f"INSERT INTO {fts.FTS_TABLE}({fts.FTS_TABLE}) VALUES ('integrity-check')")

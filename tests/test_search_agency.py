@@ -88,7 +88,7 @@ def test_migration_0004_indexes_the_agency_of_an_existing_database(tmp_path: Pat
     db["announcements"].insert(row)
     old = fts.index_doc("실증 공모", "")  # as 0002 indexed it: title and summary only
     db.execute(f"INSERT INTO {fts.FTS_TABLE}(rowid, body, meta) VALUES (5, ?, ?)",
-               [old.body, fts.meta_text("ntis", [], old.chars)])
+               [old.body, fts.meta_text("ntis", old.chars)])
     db.conn.commit()
     db.close()
     store = Store(path)

@@ -20,10 +20,11 @@ matched keyword, the field and the text there as the source published it, never 
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _FOLD = {**dict.fromkeys(_DOTS, "\u00b7"), **dict.fromkeys(_INVISIBLE, "")}
 _FOLD_RE = re.compile(f"[{_DOTS}{_INVISIBLE}]")
 _WS = re.compile(r"\s+")
+_SOH = re.compile("\x01")
 
 # "Latin letter or digit" for whole-word ends: ASCII letters and digits, Latin-1 and Latin
 # Extended-A/B letters (case-folded text, so no upper case is needed).
@@ -51,7 +53,9 @@ def normalize(text: str | None) -> str:
     if not text:
         return ""
     if _FOLD_RE.search(text):  # first: ㆍ is not NFKC-stable and would slow NFKC down
-        text = _FOLD_RE.sub(_fold, text)
+        for char, to in _FOLD.items():  # str.replace per character present: far faster than re.sub
+            if char in text:
+                text = text.replace(char, to)
     return unicodedata.normalize("NFKC", text).casefold()
 
 
@@ -486,6 +490,30 @@ class Matcher:
             if verdict is not None:
                 hits.append(self._explain(c, verdict, ann, texts))
         return hits
+
+    def screen(self, anns: Sequence[Announcement | Any]) -> list[bool]:
+        """Per announcement (or anything with its text fields): may `match` find anything? False
+        only when it surely finds nothing (no form of a keyword that can trigger a rule is in its
+        fields). Many texts are normalised and scanned in one call, several times cheaper per item
+        than `match`: re-matching a store matches only the items this lets through."""
+        if not self._fields or (self._unanchored and self._regex_fields) or self._scan is None:
+            return [bool(self._fields)] * len(anns)
+        scan = self.__dict__.get("_trigger_scan")
+        if scan is None:  # the scanner's forms that may bring a rule's trigger atom (see _plan)
+            triggers = set(self._triggered)
+            forms = [form for form, sure in self._sure.items()
+                     if not triggers.isdisjoint({*sure, *(a.id for a in (*self._check[form], *self._regex[form]))})]
+            scan = self.__dict__["_trigger_scan"] = re.compile(_trie_pattern(sorted(forms)) if forms else "(?!)")
+        parts = []  # fields apart by NUL (no form holds one), items by SOH, as _present joins them
+        for ann in anns:
+            raws = [getattr(ann, f, None) or "" for f in self._fields]
+            parts.append("\0".join(r.replace("\0", " ").replace("\1", " ") for r in raws))
+        text = normalize("\1".join(parts))
+        starts = [m.start() for m in _SOH.finditer(text)]  # where each item after the first begins
+        found = [False] * len(anns)
+        for m in scan.finditer(text):
+            found[bisect.bisect_left(starts, m.start())] = True
+        return found
 
     def match_rule(self, name: str, ann: Announcement) -> Hit | None:
         """The hit of the rule called `name` on `ann`, or None. KeyError for an unknown name."""

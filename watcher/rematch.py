@@ -3,10 +3,11 @@
 At the start of `once`, and of `run` and each of its reloads, `apply_rules` compares the rules
 loaded with the rules in force (fingerprints kept in the store: one per rule, with the synonym
 groups its keywords belong to, and max_age). The rules that differ (new, edited or removed ones) are
-applied again to every stored announcement within `max_age`; all rules are when max_age changed or
-nothing usable is stored (a first run, an older database):
+applied again to every stored announcement within `max_age`; all rules are when nothing usable is
+stored (a first run, an older database), and when only max_age changed they are applied to the
+stored announcements a longer max_age brings in (none for a shorter one):
   - the announcement's matches of those rules become exactly their new hits (a rule that no longer
-    matches is dropped; `search --rule` and the web page follow, the index's rule tokens too);
+    matches is dropped; `search --rule` and the web page follow: they read the matches);
   - their hits are queued as alerts like those of a freshly polled item: one per announcement and
     channel, never again for a (key, channel) already alerted or queued (a pending one gains the
     new rules); calls whose deadline is before today (Korea time) and a source's first-poll
@@ -25,7 +26,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -78,61 +78,93 @@ def changed_rules(stored: str | None, new: str) -> set[str] | None:
     return {n for n in names if old_rules.get(n) != now["rules"].get(n)}
 
 
-def _same(old: dict[str, StoredMatch], item: StoredItem, hits: list[Hit]) -> bool:
+def max_age_only(stored: str | None, new: str) -> float | None:
+    """The max_age in force before, when an edit changed max_age and nothing else (every rule decides
+    as before); else None. Items inside the old window are then up to date: only those a longer
+    max_age brings in are matched again (they may hold matches of rules edited since they left)."""
+    try:
+        old, now = json.loads(stored or ""), json.loads(new)
+        if old["rules"] == now["rules"] and old["max_age"] != now["max_age"]:
+            return float(old["max_age"])
+    except (ValueError, TypeError, KeyError):
+        pass
+    return None
+
+
+def _same(old: dict[str, StoredMatch], ann: Announcement, hits: list[Hit]) -> bool:
     """Do the stored matches `old` say exactly what `hits` say (channel, keywords and words per rule)?"""
     if len(old) != len(hits):
         return False
     for hit in hits:
-        if old.get(hit.rule) != match_row(item.ann, hit, "")[3:6]:
+        if old.get(hit.rule) != match_row(ann, hit, "")[3:6]:
             return False
     return True
 
 
 PARALLEL_MIN = 20_000  # stored items from which matching is spread over the cores
-_CHUNK = 5_000
-_pool_matcher: Matcher | None = None  # in each forked worker
+SCREEN = 2_000  # items screened (Matcher.screen) in one call
+Verdict = tuple[int, list[Hit], bool, bool]  # (index in the items, hits, matches changed, earned)
+_pool: tuple[Matcher, list[StoredItem]] | None = None  # what forked workers judge (inherited, not sent)
 
 
-def _init(matcher: Matcher, parent: int) -> None:
-    global _pool_matcher
+def judge(matcher: Matcher, items: list[StoredItem], start: int, stop: int) -> list[Verdict]:
+    """The verdicts worth acting on for items[start:stop]: matches changed or hits that may be
+    alerted. Items screened out have no hits; the others are matched."""
+    out: list[Verdict] = []
+    for low in range(start, stop, SCREEN):
+        part = items[low:min(low + SCREEN, stop)]
+        for i, (item, maybe) in enumerate(zip(part, matcher.screen(part), strict=True), low):
+            if not maybe and not item.matches:
+                continue
+            ann = item.ann
+            hits = matcher.match(ann) if maybe else []
+            if not hits and not item.matches:
+                continue
+            changed = not _same(item.matches, ann, hits)
+            earned = bool(hits) and item.alertable
+            if changed or earned:
+                out.append((i, hits, changed, earned))
+    return out
+
+
+def _init(parent: int) -> None:
     from .workers import die_with_parent
 
     die_with_parent(parent)  # a killed `once` / `run` leaves no worker behind
-    _pool_matcher = matcher
 
 
-def _match_chunk(anns: list[Announcement]) -> list[list[Hit]]:
-    assert _pool_matcher is not None
-    return [_pool_matcher.match(ann) for ann in anns]
+def _judge_range(bounds: tuple[int, int]) -> list[Verdict]:
+    assert _pool is not None
+    return judge(*_pool, *bounds)
 
 
-def match_all(matcher: Matcher, anns: list[Announcement]) -> list[list[Hit]]:
-    """Each announcement's hits. Many of them are matched in forked processes, one per core, when
-    this process has no other thread (forking copies no lock then); else here."""
+def judge_all(matcher: Matcher, items: list[StoredItem]) -> list[Verdict]:
+    """judge() over all items: in forked processes, one per core (each reads the items from the
+    memory it was forked with; only verdicts come back), when there are many and this process has
+    no other thread (forking copies no lock then); else here."""
+    global _pool
     cores = min(4, os.cpu_count() or 1)
-    if (len(anns) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1
+    if (len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
-        return [matcher.match(ann) for ann in anns]
-    chunks = [anns[i:i + _CHUNK] for i in range(0, len(anns), _CHUNK)]
-    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
-                             initargs=(matcher, os.getpid())) as pool:
-        return [hits for part in pool.map(_match_chunk, chunks) for hits in part]
+        return judge(matcher, items, 0, len(items))
+    step = -(-len(items) // (2 * cores))
+    bounds = [(low, min(low + step, len(items))) for low in range(0, len(items), step)]
+    _pool = (matcher, items)
+    try:
+        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
+                                 initargs=(os.getpid(),)) as pool:
+            return [v for part in pool.map(_judge_range, bounds) for v in part]
+    finally:
+        _pool = None
 
 
-def plan(matcher: Matcher, items: Iterable[StoredItem], scope: set[str] | None = None
-         ) -> tuple[list[Rewrite], int]:
-    """The rewrites of stored items under `matcher` (holding the rules in `scope`; None: every rule,
-    and stored matches of any rule are replaced) -> (rewrites worth writing, items checked). No I/O.
-    A rewrite is worth writing when its matches changed or its hits may be alerted."""
-    stored = list(items)
-    out: list[Rewrite] = []
-    for item, hits in zip(stored, match_all(matcher, [item.ann for item in stored]), strict=True):
-        old = item.matches if scope is None else {r: m for r, m in item.matches.items() if r in scope}
-        changed = not _same(old, item, hits)
-        earned = bool(hits) and item.alertable
-        if changed or earned:
-            out.append(Rewrite(item, hits, old, changed, earned))
-    return out, len(stored)
+def plan(matcher: Matcher, items: list[StoredItem]) -> tuple[list[Rewrite], int]:
+    """The rewrites of stored items (with their stored matches of the rules `matcher` holds) ->
+    (rewrites worth writing, items checked). No I/O. A rewrite is worth writing when its matches
+    changed or its hits may be alerted."""
+    rewrites = [Rewrite(items[i], items[i].ann, hits, items[i].matches, changed, earned)
+                for i, hits, changed, earned in judge_all(matcher, items)]
+    return rewrites, len(items)
 
 
 def apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | None = None
@@ -154,7 +186,14 @@ def apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | 
         matcher = Matcher(replace(config.rules, rules=tuple(r for r in config.rules.rules if r.name in scope)))
     oldest = int((now - timedelta(seconds=config.rules.max_age)).timestamp())
     today = now.astimezone(KST).date() if now.tzinfo else now.date()
-    rewrites, checked = plan(matcher, store.rematch_rows(oldest, today.isoformat()), scope)
+    before = max_age_only(stored, new_print)
+    if before is None:
+        items = store.rematch_rows(oldest, today.isoformat(), scope)
+    elif before < config.rules.max_age:  # the items the longer max_age brings in, under every rule
+        items = store.rematch_rows(oldest, today.isoformat(), None, int((now - timedelta(seconds=before)).timestamp()))
+    else:  # a shorter max_age: what stays inside is up to date
+        items = []
+    rewrites, checked = plan(matcher, items)
     queued = store.apply_rematch(rewrites, now, new_print, config.rules_text)
     changed = sum(rw.changed for rw in rewrites)
     return RematchReport(checked, changed, queued, time.perf_counter() - started)

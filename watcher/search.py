@@ -9,8 +9,10 @@ them on spaces), so every query is a single MATCH that FTS5 answers by intersect
   `디지털 헬스케어` and `디지털헬스케어` index alike. A word of 2+ syllables is a phrase of bigrams
   (`의료기기` -> "의료 료기 기기", `특구` -> "특구"), `2026년` is "2026 년": never a prefix query.
 - meta: every distinct CJK syllable of the row (a 1-syllable word, `섬`, is one token instead of a
-  slow prefix query over bigrams), `_all`, `_s<hex source id>` and `_r<hex rule>` per matched rule
-  (source and rule filters are intersected inside the index too).
+  slow prefix query over bigrams), `_all` and `_s<hex source id>` (a source filter is intersected
+  inside the index too). Rules are not in the index: a rule filter is the `matches` table's (indexed
+  by rule), so a rules edit re-matching stored rows never rewrites their index rows (0011 dropped
+  the `_r<hex rule>` tokens earlier versions kept).
 - rowid = announcements.docid = _EPOCH_END - (seconds of coalesce(published, first_seen)), so
   `ORDER BY rowid LIMIT n` is newest-first without sorting and since/until are rowid ranges. A second
   already taken moves the row to the nearest free later second (date-only items cluster at midnight).
@@ -139,19 +141,14 @@ def source_token(source: str) -> str:
     return _hex_token("_s", source)
 
 
-def rule_token(rule: str) -> str:
-    return _hex_token("_r", rule)
+def meta_text(source: str, chars: str) -> str:
+    """The meta column: `_all`, the source token, then the row's CJK syllables."""
+    tokens = f"_all {source_token(source)}"
+    return f"{tokens} {chars}" if chars else tokens
 
 
-def meta_text(source: str, rules: Iterable[str], chars: str) -> str:
-    """The meta column: `_all`, the source token, one token per rule, then the row's CJK syllables."""
-    tokens = ["_all", source_token(source), *(rule_token(r) for r in sorted(set(rules)))]
-    return " ".join([*tokens, chars] if chars else tokens)
-
-
-def doc_meta(source: str, rules: Iterable[str], title: str | None, summary: str | None,
-             agency: str | None = None) -> str:
-    return meta_text(source, rules, index_doc(title, summary, agency).chars)
+def doc_meta(source: str, title: str | None, summary: str | None, agency: str | None = None) -> str:
+    return meta_text(source, index_doc(title, summary, agency).chars)
 
 
 def term_query(text: str, prefix: bool = False) -> str | None:
@@ -210,12 +207,12 @@ def parse_query(q: str) -> ParsedQuery:
     return ParsedQuery(tuple(include), tuple(exclude))
 
 
-def build_fts_query(q: str, source: str | None = None, rule: str | None = None, agency: str | None = None) -> str:
+def build_fts_query(q: str, source: str | None = None, agency: str | None = None) -> str:
     """User input and filters -> a safe FTS5 MATCH expression (never empty: `_all` matches every row).
-    An agency filter is its phrase here (the body holds the agency); search() then checks the column."""
+    An agency filter is its phrase here (the body holds the agency); search() then checks the column.
+    A rule filter is not in the index: RULE_FILTER, added by the caller."""
     parsed = parse_query(q)
-    tokens = (source and source_token(source), rule and rule_token(rule))
-    include = [*parsed.include, *(f'"{token}"' for token in tokens if token)]
+    include = [*parsed.include, *([f'"{source_token(source)}"'] if source else [])]
     agency_phrase = term_query(agency[:MAX_QUERY_CHARS]) if agency else None
     if agency_phrase and agency_phrase not in include:
         include.append(agency_phrase)
@@ -375,10 +372,10 @@ def allocate_docid(conn: sqlite3.Connection, sort_time: str) -> int:
 
 
 def index_add(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
-              rules: Iterable[str], doc: IndexDoc | None = None, agency: str | None = None) -> None:
+              doc: IndexDoc | None = None, agency: str | None = None) -> None:
     doc = doc or index_doc(title, summary, agency)
     conn.execute(f"INSERT INTO {FTS_TABLE}(rowid, body, meta) VALUES (?, ?, ?)",
-                 (docid, doc.body, meta_text(source, rules, doc.chars)))
+                 (docid, doc.body, meta_text(source, doc.chars)))
 
 
 def index_add_many(conn: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> None:
@@ -387,12 +384,12 @@ def index_add_many(conn: sqlite3.Connection, rows: list[tuple[int, str, str]]) -
 
 
 def index_remove(conn: sqlite3.Connection, docid: int, title: str | None, summary: str | None, source: str,
-                 rules: Iterable[str], agency: str | None = None) -> None:
+                 agency: str | None = None) -> None:
     """Contentless FTS5 forgets a row given exactly the values it was indexed with."""
     doc = index_doc(title, summary, agency)
     conn.execute(
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body, meta) VALUES ('delete', ?, ?, ?)",
-        (docid, doc.body, meta_text(source, rules, doc.chars)),
+        (docid, doc.body, meta_text(source, doc.chars)),
     )
 
 
@@ -400,19 +397,16 @@ def rebuild_index(conn: sqlite3.Connection, batch: int = 5000) -> int:
     """Every stored announcement indexed again as index_doc now tokenises it (a migration's work when
     the tokens change). -> rows indexed."""
     conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
-    rules: dict[tuple[str, str], list[str]] = {}
-    for source, ann_id, rule in conn.execute("SELECT source, id, rule FROM matches"):
-        rules.setdefault((source, ann_id), []).append(rule)
     done, last = 0, -1
     while True:
-        rows = conn.execute("SELECT docid, source, id, title, summary, agency FROM announcements "
+        rows = conn.execute("SELECT docid, source, title, summary, agency FROM announcements "
                             "WHERE docid > ? ORDER BY docid LIMIT ?", (last, batch)).fetchall()
         if not rows:
             return done
         entries = []
-        for docid, source, ann_id, title, summary, agency in rows:
+        for docid, source, title, summary, agency in rows:
             doc = index_doc(title, summary, agency)
-            entries.append((docid, doc.body, meta_text(source, rules.get((source, ann_id), []), doc.chars)))
+            entries.append((docid, doc.body, meta_text(source, doc.chars)))
         index_add_many(conn, entries)
         done, last = done + len(rows), rows[-1][0]
 
@@ -439,6 +433,10 @@ _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadlin
        WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS matched"""
 
 
+# Rows of one rule (its matches, looked up by the `matches_rule` index): not in the full-text index.
+RULE_FILTER = " AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m WHERE m.rule = ?)"
+
+
 def agency_folded(agency: str | None) -> str:
     """An agency as the agency filter compares it: folded, white space removed."""
     return "".join(normalize(agency).split()) if agency else ""
@@ -455,9 +453,25 @@ def search(conn: sqlite3.Connection, query: str, since: str | date | None = None
     """Announcements matching `query` (see parse_query), newest first by coalesce(published, first_seen).
     `agency`: only announcements whose agency contains it (folded as the index folds, spaces ignored)."""
     low, high = docid_range(parse_day(since, "since"), parse_day(until, "until"))
-    sql = (f"SELECT {_COLUMNS} FROM {FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
-           f"WHERE {FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
-    params: list[object] = [build_fts_query(query, source, rule, agency), low, high]
+    expression = build_fts_query(query, source, agency)
+    params: list[object]
+    order = " ORDER BY f.rowid LIMIT ?"  # the index's own order
+    if rule and not agency and not parse_query(query).include:  # no words: driven from the rule's matches
+        sql = f"SELECT {_COLUMNS} FROM announcements a WHERE a.docid BETWEEN ? AND ?"
+        params, order = [low, high], " ORDER BY a.docid LIMIT ?"
+        if source:
+            sql += " AND a.source = ?"
+            params.append(source)
+        if expression != '"_all"':  # exclusions (`-word`) only: the index decides them
+            sql += f" AND a.docid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+            params.append(expression)
+    else:
+        sql = (f"SELECT {_COLUMNS} FROM {FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
+               f"WHERE {FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
+        params = [expression, low, high]
+    if rule:
+        sql += RULE_FILTER
+        params.append(rule)
     wanted = agency_folded(agency)
     if wanted:
         conn.create_function("watcher_agency_has", 2, _agency_has, deterministic=True)
@@ -466,7 +480,7 @@ def search(conn: sqlite3.Connection, query: str, since: str | date | None = None
     if open_only:
         sql += " AND a.deadline >= ?"
         params.append((parse_day(today, "today") or datetime.now(KST).date()).isoformat())
-    sql += " ORDER BY f.rowid LIMIT ?"
+    sql += order
     params.append(max(1, min(int(limit), 10_000)))
     rows = list(dicts(conn.execute(sql, params)))
     for row in rows:

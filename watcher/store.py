@@ -77,7 +77,7 @@ def _m0002_search_index(db: sqlite_utils.Database) -> None:
     for source, ann_id, title, summary, published, first_seen in rows:
         docid = fts.allocate_docid(conn, sort_time(published, first_seen))
         conn.execute("UPDATE announcements SET docid = ? WHERE source = ? AND id = ?", (docid, source, ann_id))
-        fts.index_add(conn, docid, title, summary, source, _rules_of(conn, source, ann_id))
+        fts.index_add(conn, docid, title, summary, source)
 
 
 @migrations(name="0003_meta")
@@ -117,6 +117,13 @@ def _m0008_calls(db: sqlite_utils.Database) -> None:
     migrate_calls(db)
 
 
+@migrations(name="0011_index_without_rules")
+def _m0011_index_without_rules(db: sqlite_utils.Database) -> None:
+    """The search index without rule tokens (a rule filter reads `matches`; watcher/search.py): every
+    row indexed again, once, so a rules edit never has to rewrite index rows."""
+    fts.rebuild_index(db.conn)
+
+
 @dataclass
 class IngestResult:
     seen: int = 0
@@ -134,11 +141,6 @@ def iso(moment: datetime) -> str:
 def sort_time(published: str | None, first_seen: str) -> str:
     """What orders and ages an announcement: its publication time, else when we first saw it."""
     return published if fts.sort_seconds(published) is not None else first_seen
-
-
-def _rules_of(conn: sqlite3.Connection, source: str, ann_id: str) -> list[str]:
-    rows = conn.execute("SELECT rule FROM matches WHERE source = ? AND id = ?", (source, ann_id))
-    return [r[0] for r in rows]
 
 
 def merge_rules(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -405,7 +407,6 @@ class _Ingest:
                 row = match_row(ann, hit, stamp)
                 if known.get(hit.rule) != row[3:6]:
                     match_rows.append(row)
-            rules = sorted(set(known) | {h.rule for h in hits})
             content = (ann.key, ann.title, ann.link, ann.canonical, ann.summary or "", ann.published,
                        ann.deadline, ann.agency)
             old = olds.get(key)
@@ -413,11 +414,11 @@ class _Ingest:
                 first_seen = stamp
                 docid = self.docids.take(sort_time(ann.published, stamp))
                 new_rows.append((ann.source, ann.id, *content, stamp, stamp, docid))
-                index_rows.append((docid, doc.body, fts.meta_text(ann.source, rules, doc.chars)))
+                index_rows.append((docid, doc.body, fts.meta_text(ann.source, doc.chars)))
                 self.result.new += 1
             else:
                 first_seen = old["first_seen"]
-                if not self._update(ann, doc, content, old, rules, sorted(known)):
+                if not self._update(ann, doc, content, old):
                     seen_only.setdefault(ann.source, []).append(ann.id)
             if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
@@ -455,8 +456,7 @@ class _Ingest:
                 matches.setdefault((src, ann_id), {})[rule] = (channel, keywords, words)
         return olds, matches
 
-    def _update(self, ann: Announcement, doc: fts.IndexDoc, content: tuple[Any, ...], old: dict[str, Any],
-                rules: list[str], old_rules: list[str]) -> bool:
+    def _update(self, ann: Announcement, doc: fts.IndexDoc, content: tuple[Any, ...], old: dict[str, Any]) -> bool:
         """A stored announcement seen again: rewrite it and its index row when something changed.
         -> False when nothing but last_seen needs writing."""
         changed = any(old[k] != v for k, v in zip(_CONTENT, content, strict=True))
@@ -466,7 +466,7 @@ class _Ingest:
             docid = self.docids.take(when)
         reindex = (old["title"], old["summary"], old["agency"]) != (content[1], content[4], content[7])
         reindex = reindex or docid != old["docid"]
-        if not (changed or reindex or rules != old_rules):
+        if not (changed or reindex):
             return False
         self.result.updated += changed
         sets = ", ".join(f"{k} = ?" for k in _CONTENT)
@@ -474,11 +474,10 @@ class _Ingest:
             f"UPDATE announcements SET {sets}, last_seen = ?, docid = ? WHERE source = ? AND id = ?",
             (*content, self.stamp, docid, ann.source, ann.id),
         )
-        if reindex or rules != old_rules:
+        if reindex:
             if old["docid"] is not None:
-                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old_rules,
-                                 old["agency"])
-            fts.index_add(self.conn, docid, content[1], content[4], ann.source, rules, doc, content[7])
+                fts.index_remove(self.conn, old["docid"], old["title"], old["summary"], ann.source, old["agency"])
+            fts.index_add(self.conn, docid, content[1], content[4], ann.source, doc, content[7])
         return True
 
     def _queue(self, earned: list[tuple[Announcement, list[Hit]]]) -> int:

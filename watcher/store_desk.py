@@ -45,7 +45,10 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
     if query.q.strip() or wanted:  # the index holds the agency too, so it narrows an agency filter
         sql = (f"FROM {fts.FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
                f"WHERE {fts.FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
-        params: list[Any] = [fts.build_fts_query(query.q, query.source, query.rule, query.agency), low, high]
+        params: list[Any] = [fts.build_fts_query(query.q, query.source, query.agency), low, high]
+        if query.rule:  # rules are not in the index
+            sql += fts.RULE_FILTER
+            params.append(query.rule)
     else:  # no words: the table and its indexes answer faster than the full-text index
         sql = "FROM announcements a WHERE a.docid BETWEEN ? AND ?"
         params = [low, high]

@@ -3,19 +3,18 @@
 `meta` keeps the rules in force: `rules_in_force` (the rules.yaml text last parsed by once/run,
 for `rules test --diff`) and `rules_fingerprint` (rematch.fingerprint: which rules' stored matches
 are stale).
-`rematch_rows` reads the announcements of a time window with their stored matches in two
-statements; `apply_rematch` rewrites matches, the search index's rule tokens and queues alerts,
-with the new fingerprint, in one transaction: a crash leaves the old rules in force, to be
-applied again.
+`rematch_rows` reads the announcements of a time window with their stored matches (of the rules
+applied again) in two statements; `apply_rematch` rewrites matches and queues alerts, with the new
+fingerprint, in one transaction: a crash leaves the old rules in force, to be applied again.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import search as fts
 from .models import Announcement, Hit
@@ -27,21 +26,34 @@ if TYPE_CHECKING:
 StoredMatch = tuple[str, str, str | None]  # (channel, keywords JSON, words JSON) of one rule
 
 
-@dataclass
-class StoredItem:
-    """One stored announcement as the re-match sees it."""
+class StoredItem(NamedTuple):
+    """One stored announcement as the re-match sees it: its columns (a tuple, cheap to make for
+    every row of a window) and its Announcement only when asked for (those matched or rewritten)."""
 
-    ann: Announcement
-    docid: int
-    matches: dict[str, StoredMatch]  # rule -> stored match
+    source: str
+    id: str
+    title: str
+    link: str | None
+    canonical: str | None
+    summary: str
+    published: str | None
+    deadline: str | None
+    agency: str | None
     first_seen: str
+    docid: int
+    matches: dict[str, StoredMatch]  # rule -> stored match (of the rules applied again)
     window: tuple[int, str, str]  # (oldest, the source's first poll, today): see store_health.alertable
+
+    @property
+    def ann(self) -> Announcement:
+        return Announcement(self.source, self.id, self.title, self.link, self.summary, self.published,
+                            self.deadline, self.agency, self.canonical)
 
     @property
     def alertable(self) -> bool:
         """May it be alerted at all (max_age, closed call, first-poll baseline)? Asked only of items
         some rule matches, so it is worked out only for them."""
-        return alertable(self.ann.published, self.ann.deadline, self.first_seen, *self.window)
+        return alertable(self.published, self.deadline, self.first_seen, *self.window)
 
 
 @dataclass
@@ -49,8 +61,9 @@ class Rewrite:
     """What a re-match does for one announcement."""
 
     item: StoredItem
+    ann: Announcement  # item.ann
     hits: list[Hit]  # the hits of the rules applied again
-    old: dict[str, StoredMatch]  # the stored matches those hits replace (rule -> match)
+    old: dict[str, StoredMatch]  # the stored matches those hits replace (rule -> match): item.matches
     changed: bool  # `old` differs from `hits`: rewrite them
     earned: bool  # its hits may be alerted (StoredItem.alertable)
 
@@ -76,70 +89,79 @@ class RematchStore:
             if text is not None:
                 self.set_meta("rules_in_force", text)
 
-    def rematch_rows(self, oldest: int, today: str) -> Iterator[StoredItem]:
-        """Stored announcements whose sort time is `oldest` (epoch seconds) or later, newest first,
-        each with its matches and whether it may be alerted (`today`: the Korea-time date)."""
+    def rematch_rows(self, oldest: int, today: str, rules: set[str] | None = None, newest: int | None = None
+                     ) -> list[StoredItem]:
+        """Stored announcements whose sort time is `oldest` (epoch seconds) or later (and before
+        `newest`, when given), newest first, each with its stored matches of `rules` (None: of every
+        rule) and what decides whether it may be alerted (`today`: the Korea-time date). A window
+        holding much of the table is read in one pass over it (faster than the docid index then)."""
+        conn = self.conn
         high = fts.ideal_docid(oldest)  # a docid is at or below its ideal (a busy second spills below)
+        edge = -1 if newest is None else fts.ideal_docid(newest)
+        low = edge - 86_400  # a row a day below its ideal docid is not expected: the search may stop there
+        inside = conn.execute("SELECT count(*) FROM announcements WHERE docid <= ? AND docid > ?",
+                              (high, low)).fetchone()[0]
+        wide = 3 * inside > conn.execute("SELECT count(*) FROM announcements").fetchone()[0]
         matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
-        cursor = self.conn.execute(
-            "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM announcements a "
-            "JOIN matches m ON m.source = a.source AND m.id = a.id WHERE a.docid <= ?", (high,))
+        if rules is not None:
+            cursor = conn.execute("SELECT source, id, rule, channel, keywords, words FROM matches WHERE rule IN "
+                                  "(SELECT value FROM json_each(?))", (json.dumps(sorted(rules)),))
+        elif wide:
+            cursor = conn.execute("SELECT source, id, rule, channel, keywords, words FROM matches")
+        else:
+            cursor = conn.execute(
+                "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM announcements a "
+                "JOIN matches m ON m.source = a.source AND m.id = a.id WHERE a.docid <= ? AND a.docid > ?",
+                (high, low))
         for source, ann_id, rule, channel, keywords, words in cursor:
             matches.setdefault((source, ann_id), {})[rule] = (channel, keywords, words)
-        cursor = self.conn.execute(
-            "SELECT a.source, a.id, a.title, a.link, a.canonical, a.summary, a.published, a.deadline, a.agency, "
-            "a.first_seen, a.docid, s.first_polled FROM announcements a LEFT JOIN sources s ON s.id = a.source "
-            "WHERE a.docid <= ? ORDER BY a.docid", (high,))
+        windows = {source: (oldest, first or "", today)
+                   for source, first in conn.execute("SELECT id, first_polled FROM sources")}
+        cursor = conn.execute(
+            "SELECT source, id, title, link, canonical, coalesce(summary, ''), published, deadline, agency, "
+            f"first_seen, docid FROM announcements {'NOT INDEXED ' if wide else ''}WHERE docid <= ? AND docid > ?",
+            (high, low))
         sure = high - 86_400  # a docid a day below the edge cannot be a spilled older row: skip the check
-        windows: dict[str | None, tuple[int, str, str]] = {}
-        for (source, ann_id, title, link, canonical, summary, published, deadline, agency, first_seen, docid,
-             first_polled) in cursor:
-            if docid > sure:
-                when = published if fts.sort_seconds(published) is not None else first_seen
-                if (fts.sort_seconds(when) or 0) < oldest:
+        none = (oldest, "", today)
+        items: list[StoredItem] = []
+        for row in cursor:
+            if row[10] > sure or row[10] <= edge:  # near an edge: its sort time decides
+                when = fts.sort_seconds(row[6] if fts.sort_seconds(row[6]) is not None else row[9]) or 0
+                if when < oldest or (newest is not None and when >= newest):
                     continue
-            ann = Announcement(source=source, id=ann_id, title=title, link=link, summary=summary or "",
-                               published=published, deadline=deadline, agency=agency, canonical=canonical)
-            window = windows.get(first_polled)
-            if window is None:
-                window = windows[first_polled] = (oldest, first_polled or "", today)
-            yield StoredItem(ann, docid, matches.get((source, ann_id), {}), first_seen, window)
+            items.append(StoredItem(*row, matches.get((row[0], row[1]), {}), windows.get(row[0], none)))
+        items.sort(key=_docid)
+        return items
 
     def apply_rematch(self, rewrites: list[Rewrite], now: datetime, fingerprint: str,
                       text: str | None) -> int:
-        """Write a re-match: the matches of each changed announcement become exactly its new hits
-        (the index's rule tokens follow), alerts are queued for the earned hits (one per key and
-        channel, as in ingest), and the new rules are recorded as in force. -> alerts queued."""
+        """Write a re-match: the matches of each changed announcement become exactly its new hits,
+        alerts are queued for the earned hits (one per key and channel, as in ingest), and the new
+        rules are recorded as in force. Rules are not in the search index, so it is not touched.
+        -> alerts queued."""
         from .store import IngestResult, _Ingest, iso, match_row, write_matches
 
         stamp = iso(now)
         with self.transaction() as conn:  # type: ignore[attr-defined]
             rows: list[tuple[Any, ...]] = []
             gone: list[tuple[str, str, str]] = []
-            removed: list[tuple[int, str, str]] = []  # search index rows, as they were
-            added: list[tuple[int, str, str]] = []  # and as they become
             for rw in rewrites:
                 if not rw.changed:
                     continue
-                ann, old = rw.item.ann, rw.old
+                ann, old = rw.ann, rw.old
                 for hit in rw.hits:
                     row = match_row(ann, hit, stamp)
                     if old.get(hit.rule) != row[3:6]:
                         rows.append(row)
                 new = {hit.rule for hit in rw.hits}
                 gone += [(ann.source, ann.id, rule) for rule in old if rule not in new]
-                before = set(rw.item.matches)
-                after = (before - set(old)) | new
-                if before != after:  # the index row again with other rule tokens (one tokenisation)
-                    doc = fts.index_doc(ann.title, ann.summary, ann.agency)
-                    removed.append((rw.item.docid, doc.body, fts.meta_text(ann.source, before, doc.chars)))
-                    added.append((rw.item.docid, doc.body, fts.meta_text(ann.source, after, doc.chars)))
-            conn.executemany(f"INSERT INTO {fts.FTS_TABLE}({fts.FTS_TABLE}, rowid, body, meta) "
-                             "VALUES ('delete', ?, ?, ?)", removed)
-            fts.index_add_many(conn, added)
             conn.executemany("DELETE FROM matches WHERE source = ? AND id = ? AND rule = ?", gone)
             write_matches(conn, rows)
-            earned = [(rw.item.ann, rw.hits) for rw in rewrites if rw.earned and rw.hits]
+            earned = [(rw.ann, rw.hits) for rw in rewrites if rw.earned and rw.hits]
             queued = _Ingest(conn, stamp, (0, "", ""), IngestResult())._queue(earned)  # only its outbox step
             self.record_rules(fingerprint, text)
         return queued
+
+
+def _docid(item: StoredItem) -> int:
+    return item.docid
