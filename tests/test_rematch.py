@@ -333,3 +333,14 @@ def test_judging_in_forked_workers_gives_the_verdicts_of_one_process(tmp_path, m
     ran = [p.name.split("-")[1] for p in tmp_path.glob("worker-*")]
     assert len(ran) >= 2 and str(os.getpid()) not in ran
     assert len(forked) > 100 and any(changed for _, _, changed, _ in forked)
+
+
+def test_an_edit_that_decides_alike_rewrites_no_stored_match(tmp_path):
+    store = Store(tmp_path / "w.db")
+    cfg = config(Rule("zones", any=("re:강소\\s*특구", "실증"), channel="#z"), Rule("bio", any=("바이오",)))
+    apply_rules(store, cfg, NOW)
+    ingest(store, cfg, ann("1", "2026 강소 특구 실증 공고"), ann("2", "바이오 실증"), ann("3", "관광 안내"))
+    edited = config(Rule("zones", any=("re:강소\\s*특구", "실증"), none=("모집취소",), channel="#z"),
+                    Rule("bio", any=("바이오",), none=("모집취소",)))
+    report = apply_rules(store, edited, NOW)
+    assert report is not None and (report.checked, report.changed) == (3, 0)

@@ -20,6 +20,7 @@ them). An edit of comments or layout only records the new text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -31,9 +32,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from .explain import words_json
 from .match import Matcher, keyword_identity
-from .models import Announcement, Config, Hit, Rule, RuleSet
-from .store import KST, match_row
+from .models import Config, Hit, Rule, RuleSet
+from .store import KST
 from .store_rematch import Rewrite, StoredItem, StoredMatch
 
 if TYPE_CHECKING:
@@ -91,14 +93,22 @@ def max_age_only(stored: str | None, new: str) -> float | None:
     return None
 
 
-def _same(old: dict[str, StoredMatch], ann: Announcement, hits: list[Hit]) -> bool:
+def _same(old: dict[str, StoredMatch], hits: list[Hit]) -> bool:
     """Do the stored matches `old` say exactly what `hits` say (channel, keywords and words per rule)?"""
     if len(old) != len(hits):
         return False
-    for hit in hits:
-        if old.get(hit.rule) != match_row(ann, hit, "")[3:6]:
+    for hit in hits:  # as match_row writes them, the keywords' JSON once per distinct keywords
+        stored = old.get(hit.rule)
+        if stored is None or stored[:2] != (hit.channel, _keywords_json(hit.keywords)):
+            return False
+        if stored[2] != json.dumps(words_json(hit), ensure_ascii=False):
             return False
     return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _keywords_json(keywords: tuple[str, ...]) -> str:
+    return json.dumps(list(keywords), ensure_ascii=False)
 
 
 PARALLEL_MIN = 20_000  # stored items from which matching is spread over the cores
@@ -120,7 +130,7 @@ def judge(matcher: Matcher, items: list[StoredItem], start: int, stop: int) -> l
             hits = matcher.match(ann) if maybe else []
             if not hits and not item.matches:
                 continue
-            changed = not _same(item.matches, ann, hits)
+            changed = not _same(item.matches, hits)
             earned = bool(hits) and item.alertable
             if changed or earned:
                 out.append((i, hits, changed, earned))

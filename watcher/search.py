@@ -433,8 +433,10 @@ _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadlin
        WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS matched"""
 
 
-# Rows of one rule (its matches, looked up by the `matches_rule` index): not in the full-text index.
-RULE_FILTER = " AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m WHERE m.rule = ?)"
+# Rows of one rule: not in the full-text index but the docids of its matches (`matches_rule_docid`,
+# read once per query into a set each candidate row is checked against; `+` keeps SQLite from
+# handing the IN to FTS5, which would run the MATCH once per docid).
+RULE_FILTER = " AND {} IN (SELECT m.docid FROM matches m WHERE m.rule = ?)"  # {}: +f.rowid, or a.docid
 
 
 def agency_folded(agency: str | None) -> str:
@@ -453,34 +455,36 @@ def search(conn: sqlite3.Connection, query: str, since: str | date | None = None
     """Announcements matching `query` (see parse_query), newest first by coalesce(published, first_seen).
     `agency`: only announcements whose agency contains it (folded as the index folds, spaces ignored)."""
     low, high = docid_range(parse_day(since, "since"), parse_day(until, "until"))
-    expression = build_fts_query(query, source, agency)
+    expression, parsed = build_fts_query(query, source, agency), parse_query(query)
     params: list[object]
-    order = " ORDER BY f.rowid LIMIT ?"  # the index's own order
-    if rule and not agency and not parse_query(query).include:  # no words: driven from the rule's matches
-        sql = f"SELECT {_COLUMNS} FROM announcements a WHERE a.docid BETWEEN ? AND ?"
-        params, order = [low, high], " ORDER BY a.docid LIMIT ?"
+    if rule and not agency and not parsed.include:  # no words: driven from the rule's matches
+        where, params, order = "FROM announcements a WHERE a.docid BETWEEN ? AND ?", [low, high], "a.docid"
         if source:
-            sql += " AND a.source = ?"
+            where += " AND a.source = ?"
             params.append(source)
-        if expression != '"_all"':  # exclusions (`-word`) only: the index decides them
-            sql += f" AND a.docid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
-            params.append(expression)
-    else:
-        sql = (f"SELECT {_COLUMNS} FROM {FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
-               f"WHERE {FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
-        params = [expression, low, high]
+        if parsed.exclude:  # `-word` only: the rows holding any of them, from the index
+            where += f" AND a.docid NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+            params.append(" OR ".join(parsed.exclude))
+        where += RULE_FILTER.format("a.docid")
+    else:  # the index's own order
+        where = (f"FROM {FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
+                 f"WHERE {FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
+        params, order = [expression, low, high], "f.rowid"
+        if rule:
+            where += RULE_FILTER.format("+f.rowid")
     if rule:
-        sql += RULE_FILTER
         params.append(rule)
     wanted = agency_folded(agency)
     if wanted:
         conn.create_function("watcher_agency_has", 2, _agency_has, deterministic=True)
-        sql += " AND watcher_agency_has(a.agency, ?)"
+        where += " AND watcher_agency_has(a.agency, ?)"
         params.append(wanted)
     if open_only:
-        sql += " AND a.deadline >= ?"
+        where += " AND a.deadline >= ?"
         params.append((parse_day(today, "today") or datetime.now(KST).date()).isoformat())
-    sql += order
+    # the page's docids first, then its columns (a sort would otherwise compute them for every row)
+    sql = (f"SELECT {_COLUMNS} FROM announcements a WHERE a.docid IN "
+           f"(SELECT a.docid {where} ORDER BY {order} LIMIT ?) ORDER BY a.docid")
     params.append(max(1, min(int(limit), 10_000)))
     rows = list(dicts(conn.execute(sql, params)))
     for row in rows:

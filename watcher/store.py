@@ -119,9 +119,19 @@ def _m0008_calls(db: sqlite_utils.Database) -> None:
 
 @migrations(name="0011_index_without_rules")
 def _m0011_index_without_rules(db: sqlite_utils.Database) -> None:
-    """The search index without rule tokens (a rule filter reads `matches`; watcher/search.py): every
-    row indexed again, once, so a rules edit never has to rewrite index rows."""
-    fts.rebuild_index(db.conn)
+    """Rules leave the search index: a rule filter is the docids of the rule's matches (matches.docid,
+    indexed with the rule, kept equal to the announcement's by a trigger), so a rules edit never has
+    to rewrite index rows. Every row is indexed again, once, without its rule tokens."""
+    conn = db.conn
+    conn.execute("ALTER TABLE matches ADD COLUMN docid INTEGER")
+    conn.execute("UPDATE matches SET docid = (SELECT a.docid FROM announcements a "
+                 "WHERE a.source = matches.source AND a.id = matches.id)")
+    conn.execute("DROP INDEX IF EXISTS matches_rule")
+    conn.execute("CREATE INDEX matches_rule_docid ON matches(rule, docid)")
+    conn.execute("CREATE TRIGGER matches_follow_docid AFTER UPDATE OF docid ON announcements "
+                 "WHEN NEW.docid IS NOT OLD.docid BEGIN UPDATE matches SET docid = NEW.docid "
+                 "WHERE source = NEW.source AND id = NEW.id; END")
+    fts.rebuild_index(conn)
 
 
 @dataclass
@@ -422,11 +432,11 @@ class _Ingest:
                     seen_only.setdefault(ann.source, []).append(ann.id)
             if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
                 earned.append((ann, hits))
-        write_matches(conn, match_rows)
         conn.executemany(
             f"INSERT INTO announcements (source, id, {', '.join(_CONTENT)}, first_seen, last_seen, docid) "
             f"VALUES (?, ?, {', '.join('?' * len(_CONTENT))}, ?, ?, ?)", new_rows,
         )
+        write_matches(conn, match_rows)  # after the rows: a match copies its announcement's docid
         fts.index_add_many(conn, index_rows)
         for source, ids in seen_only.items():
             conn.execute(f"UPDATE announcements SET last_seen = ? WHERE source = ? AND {_in_ids('id')}",
@@ -494,11 +504,15 @@ class _Ingest:
             stored[(key, channel)] = [alert_id, json.loads(rules or "[]") if mergeable else None, False]
         added: dict[tuple[str, str], list[Any]] = {}  # (key, channel) -> [source, ann_id, rules]
         for ann, hits in earned:
-            by_channel: dict[str, list[dict[str, Any]]] = {}
+            by_channel: dict[str, list[Hit]] = {}
             for hit in hits:
-                by_channel.setdefault(hit.channel, []).append(rule_entry(hit))
-            for channel, entries in by_channel.items():
-                slot = (call_of[(ann.source, ann.id)], channel)
+                by_channel.setdefault(hit.channel, []).append(hit)
+            call = call_of[(ann.source, ann.id)]
+            for channel, channel_hits in by_channel.items():
+                slot = (call, channel)
+                if slot in stored and stored[slot][1] is None:  # alerted (or not mergeable): nothing to add
+                    continue
+                entries = [rule_entry(hit) for hit in channel_hits]
                 if slot in added:
                     added[slot][2] = merge_rules(added[slot][2], entries)
                 elif slot in stored:
@@ -527,11 +541,13 @@ def match_row(ann: Announcement, hit: Hit, stamp: str) -> tuple[Any, ...]:
 
 
 def write_matches(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert or rewrite match rows (see match_row); matched_at stays that of the first match."""
+    """Insert or rewrite match rows (see match_row) of stored announcements (their docid is copied);
+    matched_at stays that of the first match."""
     conn.executemany(
-        "INSERT INTO matches (source, id, rule, channel, keywords, words, matched_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, keywords = excluded.keywords, "
-        "words = excluded.words", rows,
+        "INSERT INTO matches (source, id, rule, channel, keywords, words, matched_at, docid) "
+        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT docid FROM announcements WHERE source = ?1 AND id = ?2) "
+        "WHERE 1 ON CONFLICT(source, id, rule) DO UPDATE SET channel = excluded.channel, "
+        "keywords = excluded.keywords, words = excluded.words", rows,
     )
 
 

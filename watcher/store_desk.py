@@ -47,7 +47,7 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
                f"WHERE {fts.FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
         params: list[Any] = [fts.build_fts_query(query.q, query.source, query.agency), low, high]
         if query.rule:  # rules are not in the index
-            sql += fts.RULE_FILTER
+            sql += fts.RULE_FILTER.format("+f.rowid")
             params.append(query.rule)
     else:  # no words: the table and its indexes answer faster than the full-text index
         sql = "FROM announcements a WHERE a.docid BETWEEN ? AND ?"
@@ -55,8 +55,8 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
         if query.source:
             sql += " AND a.source = ?"
             params.append(query.source)
-        if query.rule:  # driven from the (few) matches rows, looked up by primary key
-            sql += " AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m WHERE m.rule = ?)"
+        if query.rule:  # driven from the (few) docids of the rule's matches
+            sql += " AND a.docid IN (SELECT m.docid FROM matches m WHERE m.rule = ?)"
             params.append(query.rule)
     if query.matched and not (query.rule and not query.q.strip() and not wanted):
         sql += (" AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m)" if not query.q.strip() and not wanted
