@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watcher.models import Announcement, Hit, Rule, RuleSet
+from watcher.scanner import regex_anchors, trie_pattern
 
 FIELDS = ("title", "summary", "agency", "link")
 WORD_MAX = 80  # characters of matched text kept per word (a regex may match a long stretch)
@@ -94,72 +95,6 @@ def literal_pattern(keyword: str) -> str:
     if _latin(chars[-1]):
         out.append(f"(?![{_LATIN}])")
     return "".join(out)
-
-
-def _trie_pattern(words: list[str]) -> str:
-    """One regex finding any of `words` with white space allowed between letters, preferring
-    the longest word at each position (a trie: longer continuations are tried first)."""
-    trie: dict[str, dict] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}  # end of a word
-
-    def emit(node: dict[str, dict], first: bool) -> str:
-        branches = [("" if first else r"\s*") + re.escape(ch) + emit(child, False)
-                    for ch, child in node.items() if ch]
-        if "" in node:
-            branches.append("")
-        if len(branches) == 1:
-            return branches[0]
-        return "(?:" + "|".join(branches) + ")"
-
-    return emit(trie, True)
-
-
-def _anchors(pattern: re.Pattern[str]) -> list[str] | None:
-    """Space-free, case-folded literals one of which every match of `pattern` contains, or None
-    when none can be told (the regex is then searched on every text)."""
-    try:
-        from re import _constants as sre
-        from re import _parser
-
-        tree = _parser.parse(pattern.pattern, pattern.flags)
-    except Exception:  # a private module: if it changes, do without anchors
-        return None
-
-    def better(a: set[str], b: set[str] | None) -> bool:
-        return b is None or (min(map(len, a)), -len(a)) > (min(map(len, b)), -len(b))
-
-    def required(items: Any) -> set[str] | None:
-        best: set[str] | None = None
-        run: list[str] = []
-        for op, av in [*items, (None, None)]:
-            if op is sre.LITERAL:
-                run.append(chr(av))
-                continue
-            word = _squash("".join(run)).lower()
-            run = []
-            if word and all(ch.isascii() or ch.lower() == ch.upper() for ch in word):
-                best = {word} if better({word}, best) else best
-            inner: set[str] | None = None
-            if op is sre.SUBPATTERN:
-                inner = required(av[3])
-            elif op is sre.ATOMIC_GROUP:
-                inner = required(av)
-            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
-                inner = required(av[2])
-            elif op is sre.BRANCH:
-                alternatives = [required(alt) for alt in av[1]]
-                if all(alternatives):
-                    inner = set().union(*alternatives)  # type: ignore[arg-type]
-            if inner and better(inner, best):
-                best = inner
-        return best
-
-    found = required(tree)
-    return sorted(found) if found else None
 
 
 def original_text(raw: str, norm: str, start: int, end: int) -> str:
@@ -338,7 +273,7 @@ class Matcher:
         pieces: list[tuple[str, _Atom]] = [(a.squashed or "", a) for a in literals]
         self._unanchored: list[_Atom] = []  # regexes searched whatever the text
         for atom in regexes:
-            anchors = _anchors(atom.pattern)
+            anchors = regex_anchors(atom.pattern)
             if anchors is None:
                 self._unanchored.append(atom)
             else:
@@ -364,7 +299,7 @@ class Matcher:
                 if joined not in forms and len(joined) <= 2 * longest:
                     forms.add(joined)
                     queue.append(joined)
-        self._scan = re.compile(_trie_pattern(sorted(forms))) if forms else None
+        self._scan = re.compile(trie_pattern(sorted(forms))) if forms else None
         self._sure: dict[str, frozenset[int]] = {}
         self._check: dict[str, tuple[_Atom, ...]] = {}
         self._regex: dict[str, tuple[_Atom, ...]] = {}
@@ -436,31 +371,40 @@ class Matcher:
         return hit, (*matched, *c.all)
 
     def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement,
-                 texts: dict[str, str]) -> Hit:
+                 texts: dict[str, str], seen: dict[tuple[str, str], tuple[str, str] | None]) -> Hit:
         """The hit with the item's words: per keyword, the first of the rule's fields it matched
         in and the text it matched there (earliest, then longest, of its synonyms' matches).
-        `texts`: normalised field texts known already (filled in as needed)."""
+        `texts`: normalised field texts known already (filled in as needed); `seen`: the word of a
+        keyword in a field found for another rule on the same item (None: not there)."""
         hit, keywords = verdict
         words: list[tuple[str, str]] = []
         for kw in keywords:
             for f in c.fields:
-                raw = getattr(ann, f, None) or ""
-                if not raw:
-                    continue
-                norm = texts.get(f)
-                if norm is None:
-                    norm = texts[f] = normalize(raw.replace("\0", " "))
-                best: tuple[int, int] | None = None
-                for atom_id in sorted(kw.atoms):
-                    m = self._atoms[atom_id].pattern.search(norm)
-                    if m and m.end() > m.start() and (best is None or (m.start(), -m.end()) < (best[0], -best[1])):
-                        best = (m.start(), m.end())
-                if best is not None:
-                    word = (f, original_text(raw, norm, *best))
+                key = (f, kw.text)  # the same text is the same keyword (synonyms are global)
+                if key in seen:
+                    word = seen[key]
+                else:
+                    word = seen[key] = self._word(f, kw, ann, texts)
+                if word is not None:
                     if word not in words:
                         words.append(word)
                     break
         return Hit(hit.rule, hit.channel, hit.keywords, hit.mention, tuple(words))
+
+    def _word(self, f: str, kw: _Keyword, ann: Announcement, texts: dict[str, str]) -> tuple[str, str] | None:
+        """(field, the text as published) where `kw` matches in field `f` of `ann`, else None."""
+        raw = getattr(ann, f, None) or ""
+        if not raw:
+            return None
+        norm = texts.get(f)
+        if norm is None:
+            norm = texts[f] = normalize(raw.replace("\0", " "))
+        best: tuple[int, int] | None = None
+        for atom_id in sorted(kw.atoms):
+            m = self._atoms[atom_id].pattern.search(norm)
+            if m and m.end() > m.start() and (best is None or (m.start(), -m.end()) < (best[0], -best[1])):
+                best = (m.start(), m.end())
+        return None if best is None else (f, original_text(raw, norm, *best))
 
     def match(self, ann: Announcement) -> list[Hit]:
         """Hits of every matching rule, in rules.yaml order, each with the item's words."""
@@ -478,6 +422,7 @@ class Matcher:
             return []
         hits = []
         unions: dict[tuple[str, ...], set[int]] = {}
+        seen: dict[tuple[str, str], tuple[str, str] | None] = {}
         for index in sorted(candidates):
             c = self._rules[index]
             if c.sources is not None and ann.source not in c.sources:
@@ -488,7 +433,7 @@ class Matcher:
                                             set().union(*(present[f] for f in c.fields)))
             verdict = self._evaluate(c, atoms)
             if verdict is not None:
-                hits.append(self._explain(c, verdict, ann, texts))
+                hits.append(self._explain(c, verdict, ann, texts, seen))
         return hits
 
     def screen(self, anns: Sequence[Announcement | Any]) -> list[bool]:
@@ -503,7 +448,7 @@ class Matcher:
             triggers = set(self._triggered)
             forms = [form for form, sure in self._sure.items()
                      if not triggers.isdisjoint({*sure, *(a.id for a in (*self._check[form], *self._regex[form]))})]
-            scan = self.__dict__["_trigger_scan"] = re.compile(_trie_pattern(sorted(forms)) if forms else "(?!)")
+            scan = self.__dict__["_trigger_scan"] = re.compile(trie_pattern(sorted(forms)) if forms else "(?!)")
         parts = []  # fields apart by NUL (no form holds one), items by SOH, as _present joins them
         for ann in anns:
             raws = [getattr(ann, f, None) or "" for f in self._fields]
@@ -523,7 +468,7 @@ class Matcher:
         texts: dict[str, str] = {}
         present = self._present(ann, c.fields, texts)
         verdict = self._evaluate(c, set().union(*present.values()))
-        return None if verdict is None else self._explain(c, verdict, ann, texts)
+        return None if verdict is None else self._explain(c, verdict, ann, texts, {})
 
     @property
     def rule_names(self) -> tuple[str, ...]:
