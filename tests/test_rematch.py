@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-from collections.abc import Callable
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -297,42 +297,47 @@ def test_a_longer_max_age_matches_again_only_the_items_it_brings_in(tmp_path):
     assert store.meta_value("rules_fingerprint") == fingerprint(shorter.rules)
 
 
-class _Noted:
-    folder: Path
-    judge: Callable[[tuple[int, int]], list]
+FORKED_JUDGING = """
+import os, sys
+from pathlib import Path
+from tests import test_rematch as t
+from watcher import rematch
+from watcher.match import Matcher
+from watcher.models import Rule
+from watcher.store import Store
+
+folder = Path(sys.argv[1])
+store = Store(folder / "w.db")
+before = t.config(Rule("zones", any=("특구",)), Rule("bio", any=("바이오",)))
+t.apply_rules(store, before, t.NOW)
+words = ["특구", "바이오", "의료", "공고", "실증", "모집"]
+t.ingest(store, before, *(t.ann(str(i), f"{words[i % 6]} {words[i // 6 % 6]} {i}") for i in range(300)))
+after = t.config(Rule("zones", any=("특구", "의료")), Rule("bio", any=("바이오",), none=("모집",)))
+matcher = Matcher(after.rules)
+items = store.rematch_rows(0, "2026-11-20", {"zones", "bio"})
+rematch.PARALLEL_MIN, rematch.SCREEN = 10, 7  # chunks that do not fall on the workers' bounds
+judge_range = rematch._judge_range
+
+def noted(bounds):  # each worker notes the process it ran in
+    (folder / f"worker-{os.getpid()}-{bounds[0]}").touch()
+    return judge_range(bounds)
+
+rematch._judge_range = noted
+forked = rematch.judge_all(matcher, items)
+assert forked == rematch.judge(matcher, items, 0, len(items)), "forked verdicts differ"
+assert len(forked) > 100 and any(changed for _, _, changed, _ in forked), len(forked)
+print(os.getpid())
+"""
 
 
-def _noted(bounds: tuple[int, int]) -> list:
-    """rematch._judge_range, noting in a file the process it ran in (a worker is a forked process)."""
-    (_Noted.folder / f"worker-{os.getpid()}-{bounds[0]}").touch()
-    return _Noted.judge(bounds)
-
-
-def test_judging_in_forked_workers_gives_the_verdicts_of_one_process(tmp_path, monkeypatch):
-    import threading
-
-    from watcher import rematch
-
-    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("forking needs a process with one thread (and fork)")
-    store = Store(tmp_path / "w.db")
-    before = config(Rule("zones", any=("특구",)), Rule("bio", any=("바이오",)))
-    apply_rules(store, before, NOW)
-    words = ["특구", "바이오", "의료", "공고", "실증", "모집"]
-    ingest(store, before, *(ann(str(i), f"{words[i % 6]} {words[i // 6 % 6]} {i}") for i in range(300)))
-    after = config(Rule("zones", any=("특구", "의료")), Rule("bio", any=("바이오",), none=("모집",)))
-    matcher = Matcher(after.rules)
-    items = store.rematch_rows(0, "2026-11-20", {"zones", "bio"})
-    monkeypatch.setattr(rematch, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(rematch, "SCREEN", 7)  # chunks that do not fall on the workers' bounds
-    monkeypatch.setattr(_Noted, "folder", tmp_path, raising=False)
-    monkeypatch.setattr(_Noted, "judge", rematch._judge_range, raising=False)
-    monkeypatch.setattr(rematch, "_judge_range", _noted)
-    forked = rematch.judge_all(matcher, items)
-    assert forked == rematch.judge(matcher, items, 0, len(items))
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_judging_in_forked_workers_gives_the_verdicts_of_one_process(tmp_path):
+    # a fresh process: the workers are forked only from a process with one thread
+    done = subprocess.run([sys.executable, "-c", FORKED_JUDGING, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
     ran = [p.name.split("-")[1] for p in tmp_path.glob("worker-*")]
-    assert len(ran) >= 2 and str(os.getpid()) not in ran
-    assert len(forked) > 100 and any(changed for _, _, changed, _ in forked)
+    assert len(ran) >= 2 and done.stdout.strip() not in ran
 
 
 def test_an_edit_that_decides_alike_rewrites_no_stored_match(tmp_path):
