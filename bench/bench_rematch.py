@@ -1,6 +1,6 @@
 """Time a rules edit taking effect on 100,000 stored announcements x 50 rules (watcher/rematch.py).
 
-Run: .venv/bin/python bench/bench_rematch.py [--n 100000] [--quick]
+Run: .venv/bin/python bench/bench_rematch.py [--n 100000] [--quick] [--db bench/out/rematch.db]
 
 Set-up (not timed): a fresh SQLite store in a temp folder gets N synthetic announcements of
 bench_match.py within max_age (each one read again at every edit), and N/16 more a day beyond it,
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -33,12 +34,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_match import make_announcements, make_rules  # noqa: E402
 
 from watcher.match import Matcher  # noqa: E402
-from watcher.models import Config, Source  # noqa: E402
+from watcher.models import Config, RuleSet, Source  # noqa: E402
 from watcher.rematch import apply_rules  # noqa: E402
 from watcher.store import KST, Store  # noqa: E402
 
 GOAL = 5.0
 NOW = datetime.now(KST).replace(microsecond=0)
+
+
+def set_up(store: Store, anns: list, sources: tuple[Source, ...], rules: RuleSet) -> None:
+    """The announcements ingested under `rules`, their alerts delivered (as a running watcher would)."""
+    matcher = Matcher(rules)
+    by_source: dict[str, list] = {}
+    for a in anns:
+        by_source.setdefault(a.source, []).append(a)
+    for source in sources:
+        items = by_source.get(source.id, [])
+        for i in range(0, len(items), 5000):
+            store.ingest(source, [(a, matcher.match(a)) for a in items[i:i + 5000]], NOW, rules.max_age)
+    with store.transaction() as conn:
+        conn.execute("UPDATE alerts SET status = 'sent', sent_at = created_at")
 
 
 def _cpu() -> float:
@@ -51,6 +66,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="stored announcements (default 100000)")
     ap.add_argument("--quick", action="store_true", help="10,000 announcements")
+    ap.add_argument("--db", type=Path, help="keep the set-up here and reuse it next time (same --n)")
     args = ap.parse_args()
     n = 10_000 if args.quick else args.n
     rng = random.Random(20261201)
@@ -69,22 +85,21 @@ def main() -> int:
     longer = replace(every, rules=replace(every.rules, max_age=15 * 86400), rules_text="longer")
 
     with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder) / "bench.db")
+        path = Path(folder) / "bench.db"
+        if args.db and args.db.exists():  # the set-up of an earlier run (same --n), copied
+            shutil.copy(args.db, path)
+        store = Store(path)
         apply_rules(store, before, NOW)  # fresh store: records the rules in force
-        t0 = time.perf_counter()
-        matcher = Matcher(rules)
-        by_source: dict[str, list] = {}
-        for a in anns:
-            by_source.setdefault(a.source, []).append(a)
-        for source in sources:
-            items = by_source.get(source.id, [])
-            for i in range(0, len(items), 5000):
-                store.ingest(source, [(a, matcher.match(a)) for a in items[i:i + 5000]], NOW, rules.max_age)
-        with store.transaction() as conn:  # a running watcher has delivered them
-            conn.execute("UPDATE alerts SET status = 'sent', sent_at = created_at")
+        t0, reused = time.perf_counter(), bool(args.db and args.db.exists())
+        if not reused:
+            set_up(store, anns, sources, rules)
+            if args.db:
+                store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                shutil.copy(path, args.db)
         matches = store.conn.execute("SELECT count(*) FROM matches").fetchone()[0]
         print(f"set-up: {n:,} + {len(anns) - n:,} announcements, {len(rules.rules)} rules, {matches:,} matches stored "
-              f"in {time.perf_counter() - t0:.1f} s")
+              + (f"(copied from {args.db})" if reused else f"in {time.perf_counter() - t0:.1f} s"))
+
 
         results = []
         for label, cfg in (("one keyword added to one rule", after), ("every rule edited (50)", every),
