@@ -19,6 +19,7 @@ nothing to list, is stored with status `skipped` so it is never sent.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import sqlite3
@@ -72,6 +73,48 @@ def calls_of(conn: sqlite3.Connection, anns: list[Announcement]) -> dict[tuple[s
     return out
 
 
+class _Candidates:
+    """The stored rows a batch's look-ups can find (the same key, or the same folded title), read in one
+    statement and kept as the batch is linked, in the order the look-ups want (first seen, then rowid)."""
+
+    def __init__(self, conn: sqlite3.Connection, keys: set[str], titles: set[str]) -> None:
+        cursor = conn.execute(
+            "SELECT rowid AS _rowid, source, id, key, call, call_title, title, published, deadline, first_seen "
+            "FROM announcements WHERE key IN (SELECT value FROM json_each(?)) "
+            "OR call_title IN (SELECT value FROM json_each(?)) ORDER BY first_seen, rowid",
+            (json.dumps(sorted(keys), ensure_ascii=False), json.dumps(sorted(titles), ensure_ascii=False)))
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.by_key: dict[str, list[dict[str, Any]]] = {}
+        self.by_title: dict[str, list[dict[str, Any]]] = {}
+        for row in fts.dicts(cursor):
+            self.rows[(row["source"], row["id"])] = row
+            self.by_key.setdefault(row["key"], []).append(row)
+            if row["call_title"] is not None:
+                self.by_title.setdefault(row["call_title"], []).append(row)
+
+    def assign(self, slot: tuple[str, str], call: str, folded: str) -> None:
+        """An announcement of the batch got its call and folded title."""
+        row = self.rows.get(slot)
+        if row is None:
+            return
+        row["call"] = call
+        if row["call_title"] != folded:
+            if row["call_title"] is not None:
+                self.by_title[row["call_title"]].remove(row)
+            row["call_title"] = folded
+            bisect.insort(self.by_title.setdefault(folded, []), row, key=_order)
+
+    def rename(self, other: str, into: str) -> None:
+        """Call `other` was joined into `into`."""
+        for row in self.rows.values():
+            if row["call"] == other:
+                row["call"] = into
+
+
+def _order(row: dict[str, Any]) -> tuple[str, int]:
+    return row["first_seen"], row["_rowid"]
+
+
 class CallLinker:
     """During one ingest batch: give each new or changed announcement its call, and queue the
     follow-ups its call earns. `link` runs after the batch's rows are written, `follow` after its
@@ -83,42 +126,55 @@ class CallLinker:
 
     def link(self, batch: Iterable[tuple[Announcement, Any, Any]], olds: dict[tuple[str, str], dict[str, Any]]
              ) -> dict[tuple[str, str], str]:
+        todo: list[tuple[Announcement, str, str | None]] = []  # (announcement, folded title, its stored call)
         for ann, _, _ in batch:
             slot = (ann.source, ann.id)
             old = olds.get(slot)
             if old is not None and old.get("call") and (old["title"], old["deadline"]) == (ann.title, ann.deadline):
                 self.call_of[slot] = old["call"]
                 continue
-            folded = fold_title(ann.title)
-            call = old["call"] if old is not None and old.get("call") else self._find(ann, folded)
-            self.call_of[slot] = call
-            self.conn.execute("UPDATE announcements SET call = ?, call_title = ? WHERE source = ? AND id = ?",
-                              (call, folded, ann.source, ann.id))
+            todo.append((ann, fold_title(ann.title), old["call"] if old is not None and old.get("call") else None))
+        if not todo:
+            return self.call_of
+        self._rows = _Candidates(self.conn, {a.key for a, _, _ in todo}, {f for _, f, _ in todo})
+        self._pending: list[tuple[str, str, str, str]] = []
+        for ann, folded, stored in todo:
+            call = stored or self._find(ann, folded)
+            self.call_of[(ann.source, ann.id)] = call
+            self._pending.append((call, folded, ann.source, ann.id))
+            self._rows.assign((ann.source, ann.id), call, folded)
             self._track(ann, call)
+        self._flush()
         return self.call_of
+
+    def _flush(self) -> None:
+        """Write the calls given so far (one statement for many rows; before anything reads them back)."""
+        self.conn.executemany("UPDATE announcements SET call = ?, call_title = ? WHERE source = ? AND id = ?",
+                              self._pending)
+        self._pending = []
 
     def _find(self, ann: Announcement, folded: str) -> str:
         """The call of an announcement with the same key (canonical link: the same announcement), else of
         the first stored announcement that is the same call, else its own key. An announcement that
-        bridges two calls (its link is one's, its title the other's) joins them while neither is sent."""
-        same = self.conn.execute("SELECT call FROM announcements WHERE key = ? AND call IS NOT NULL "
-                                 "AND NOT (source = ? AND id = ?) ORDER BY first_seen, rowid LIMIT 1",
-                                 (ann.key, ann.source, ann.id)).fetchone()
-        cursor = self.conn.execute(
-            "SELECT source, id, key, call, title, published, deadline FROM announcements "
-            "WHERE call_title = ? AND NOT (source = ? AND id = ?) ORDER BY first_seen, rowid",
-            (folded, ann.source, ann.id))
-        by_title = next((row["call"] or row["key"] for row in fts.dicts(cursor) if same_call(ann, row)), None)
-        if same and by_title and by_title != same[0]:
-            self._join(same[0], by_title)
-        return same[0] if same else by_title or ann.key
+        bridges two calls (its link is one's, its title the other's) joins them while neither is sent.
+        The stored rows are those `_Candidates` read for the batch, as linked so far."""
+        slot = (ann.source, ann.id)
+        same = next((row["call"] for row in self._rows.by_key.get(ann.key, ())
+                     if row["call"] is not None and (row["source"], row["id"]) != slot), None)
+        by_title = next((row["call"] or row["key"] for row in self._rows.by_title.get(folded, ())
+                         if (row["source"], row["id"]) != slot and same_call(ann, row)), None)
+        if same and by_title and by_title != same:
+            self._flush()
+            if self._join(same, by_title):
+                self._rows.rename(by_title, same)
+        return same or by_title or ann.key
 
-    def _join(self, into: str, other: str) -> None:
+    def _join(self, into: str, other: str) -> bool:
         """Make call `other` part of call `into`, unless a message of either has gone out already."""
         sent = self.conn.execute("SELECT 1 FROM alerts WHERE key IN (?, ?) AND kind = 'announcement' "
                                  "AND status != 'pending' LIMIT 1", (into, other)).fetchone()
         if sent:
-            return
+            return False
         self.conn.execute("UPDATE announcements SET call = ? WHERE call = ?", (into, other))
         self.conn.execute("DELETE FROM calls WHERE key = ?", (other,))
         self.conn.execute("UPDATE alerts SET parent = ? WHERE parent = ?", (into, other))
@@ -140,6 +196,7 @@ class CallLinker:
             self.conn.execute("UPDATE OR IGNORE alerts SET kind = 'copy', key = ?, parent = ?, rules = NULL "
                               "WHERE id = ?", (f"copy:{key[0] if key else other}", into, alert_id))
             self.conn.execute("DELETE FROM alerts WHERE id = ? AND kind = 'announcement'", (alert_id,))
+        return True
 
     def _track(self, ann: Announcement, call: str) -> None:
         """Keep the call's title and deadline; a change by its first announcement or by a correction
