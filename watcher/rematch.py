@@ -21,6 +21,7 @@ them). An edit of comments or layout only records the new text.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -182,6 +183,16 @@ def apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | 
     """Bring stored matches and alerts in line with `config.rules` when they are not the rules in
     force; None when they are (then only a changed rules.yaml text is recorded). `matcher`: one
     already compiled for config.rules, used when every rule is to be applied again."""
+    paused = gc.isenabled()
+    gc.disable()  # it holds every row of the window: full collections would walk them again and again
+    try:
+        return _apply_rules(store, config, now, matcher)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | None) -> RematchReport | None:
     started = time.perf_counter()
     new_print = fingerprint(config.rules)
     stored = store.meta_value("rules_fingerprint")

@@ -103,15 +103,18 @@ class RematchStore:
                               (high, low)).fetchone()[0]
         wide = 3 * inside > conn.execute("SELECT count(*) FROM announcements").fetchone()[0]
         matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
-        if wide:  # one pass over the table, the rules picked here (an index would jump around the file)
+        some = json.dumps(sorted(rules or ()))
+        few = rules is not None and 3 * conn.execute(
+            "SELECT count(*) FROM matches WHERE rule IN (SELECT value FROM json_each(?))", (some,)).fetchone()[0] \
+            < conn.execute("SELECT count(*) FROM matches").fetchone()[0]
+        if wide and not few:  # one pass over the table, the rules picked here (an index would jump around)
             cursor = conn.execute("SELECT source, id, rule, channel, keywords, words FROM matches")
             if rules is not None:
                 cursor = (row for row in cursor if row[2] in rules)  # type: ignore[assignment]
         elif rules is not None:
             cursor = conn.execute(
                 "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM matches m WHERE m.rule IN "
-                "(SELECT value FROM json_each(?)) AND m.docid <= ? AND m.docid > ?",
-                (json.dumps(sorted(rules)), high, low))
+                "(SELECT value FROM json_each(?)) AND m.docid <= ? AND m.docid > ?", (some, high, low))
         else:
             cursor = conn.execute(
                 "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM announcements a "
