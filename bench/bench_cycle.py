@@ -113,8 +113,8 @@ def naive_rules(rules_path: Path, out: Path) -> None:
     out.write_text(json.dumps(rules, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def write_sources(path: Path, urls: list[str]) -> None:
-    lines = ["defaults:", "  interval: 10m", "  timeout: 20s", "sources:"]
+def write_sources(path: Path, urls: list[str], interval: str = "10m") -> None:
+    lines = ["defaults:", f"  interval: {interval}", "  timeout: 20s", "sources:"]
     for n, url in enumerate(urls):
         lines += [f"  - id: s{n:05d}", f"    name: 기관 {n} 사업공고", f"    url: {url}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -6,6 +6,14 @@ every tenth; UTF-8 for most, EUC-KR for every eighth; RFC 822, dotted `2026.08.2
 URL gives the same bytes across runs on one day; ETag / Last-Modified come with every answer and
 a matching If-None-Match / If-Modified-Since gets 304. Every response waits `latency` seconds.
 
+Items can be added while it runs (bench/bench_steady.py does): `POST /control/add` with a JSON
+item puts it on top of one feed from that moment (new body, ETag and Last-Modified) and answers
+the time it appeared (`time.monotonic()`, comparable across processes on Linux); `GET
+/control/stats` tells how many feed requests were answered (200 / 304), the most that were in
+flight at once per address, the gaps between two requests for one feed, and when each added item
+was first served; `POST /control/reset` zeroes the counts. Without added items every feed is
+what it always was.
+
 Run it on its own (the benchmarks start it as a subprocess and read the JSON line it prints):
 
     .venv/bin/python bench/feedgen.py [--hosts 1] [--latency 0.02]
@@ -31,6 +39,7 @@ from functools import lru_cache
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 KST = timezone(timedelta(hours=9))
 
@@ -109,11 +118,16 @@ def _date(dt: datetime, style: int) -> str:
 
 
 @lru_cache(maxsize=4096)
-def render(items: int, feed: int, day: str) -> tuple[bytes, str, str]:
-    """(body, content type, ETag) of one feed."""
+def render(items: int, feed: int, day: str, extra: tuple[tuple[tuple[str, str], ...], ...] = ()
+           ) -> tuple[bytes, str, str]:
+    """(body, content type, ETag) of one feed; `extra`: added items, each a tuple of (key, value)
+    pairs (title, link, guid, summary, agency, published as ISO 8601)."""
     anchor = datetime.fromisoformat(day)
     rng = random.Random(f"{items}/{feed}/{day}")
     entries = [_item(rng, feed, k, anchor) for k in range(items)]
+    for pairs in extra:
+        added = dict(pairs)
+        entries.append({**added, "published": datetime.fromisoformat(added["published"])})
     entries.sort(key=lambda e: e["published"], reverse=True)
     atom = feed % 10 == 9
     charset = "euc-kr" if feed % 8 == 6 and not atom else "utf-8"
@@ -150,6 +164,80 @@ def render(items: int, feed: int, day: str) -> tuple[bytes, str, str]:
     return body, ctype, etag
 
 
+class Control:
+    """Added items and request counts, shared by every address's server (one process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.extra: dict[tuple[int, int], list[dict]] = {}  # (items, feed) -> added items, oldest first
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.status: dict[int, int] = {}
+            self.in_flight: dict[str, int] = {}
+            self.max_in_flight: dict[str, int] = {}
+            self.last: dict[str, float] = {}  # feed path -> monotonic time of its last request
+            self.gaps: list[float] = []
+
+    def begin(self, host: str, path: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.in_flight[host] = n = self.in_flight.get(host, 0) + 1
+            self.max_in_flight[host] = max(n, self.max_in_flight.get(host, 0))
+            if path in self.last:
+                self.gaps.append(now - self.last[path])
+            self.last[path] = now
+
+    def end(self, host: str, status: int) -> None:
+        with self.lock:
+            self.in_flight[host] -= 1
+            self.status[status] = self.status.get(status, 0) + 1
+
+    def add(self, items: int, feed: int, item: dict) -> float:
+        with self.lock:
+            at = time.monotonic()
+            published = datetime.now(KST).replace(microsecond=0)
+            self.extra.setdefault((items, feed), []).append(
+                {**item, "published": published.isoformat(), "appeared": at, "served": None,
+                 "last_modified": format_datetime(published.astimezone(UTC), usegmt=True)})
+            return at
+
+    def extras(self, items: int, feed: int) -> tuple[tuple[tuple[tuple[str, str], ...], ...], str | None]:
+        """(items added to this feed, for `render`; their Last-Modified) as of now."""
+        with self.lock:
+            added = self.extra.get((items, feed))
+            if not added:
+                return (), None
+            keys = ("title", "link", "guid", "summary", "agency", "published")
+            return tuple(tuple((k, str(a[k])) for k in keys) for a in added), added[-1]["last_modified"]
+
+    def served(self, items: int, feed: int, count: int) -> None:
+        """A 200 answer with the first `count` added items of a feed has been written."""
+        now = time.monotonic()
+        with self.lock:
+            for a in self.extra.get((items, feed), [])[:count]:
+                if a["served"] is None:
+                    a["served"] = now
+
+    def stats(self) -> dict:
+        with self.lock:
+            gaps = sorted(self.gaps)
+            return {
+                "requests": sum(self.status.values()),
+                "status": {str(k): v for k, v in sorted(self.status.items())},
+                "max_in_flight": dict(self.max_in_flight),
+                "feeds_polled": len(self.last),
+                "gaps": {"count": len(gaps), "min": gaps[0] if gaps else None,
+                         "median": gaps[len(gaps) // 2] if gaps else None, "max": gaps[-1] if gaps else None},
+                "added": [{"items": key[0], "feed": key[1], "guid": a["guid"], "appeared": a["appeared"],
+                           "served": a["served"]} for key, added in self.extra.items() for a in added],
+            }
+
+
+CONTROL = Control()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     latency = 0.02
@@ -160,30 +248,71 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
+        path = self.path.split("?")[0]
+        if path == "/control/stats":
+            self._json(CONTROL.stats())
+            return
+        host = f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        CONTROL.begin(host, path)
+        status = 0
+        try:
+            status = self._feed(path)
+        finally:
+            CONTROL.end(host, status)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        path = self.path.split("?")[0]
+        if path == "/control/add":
+            self._json({"appeared": CONTROL.add(int(body.pop("items", 30)), int(body.pop("feed")), body)})
+        elif path == "/control/reset":
+            CONTROL.reset()
+            self._json({"ok": True})
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def _json(self, data: dict) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _feed(self, path: str) -> int:
         time.sleep(self.latency)
         try:
-            _, _, items, name = self.path.split("?")[0].split("/")
-            body, ctype, etag = render(int(items), int(name.split(".")[0]), self.day)
+            _, _, items, name = path.split("/")
+            items_n, feed = int(items), int(name.split(".")[0])
         except ValueError:
             self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
-            return
+            return 404
+        extra, added_at = CONTROL.extras(items_n, feed)
+        body, ctype, etag = render(items_n, feed, self.day, extra)
+        last_modified = added_at or self.last_modified
         inm = self.headers.get("If-None-Match")
         ims = self.headers.get("If-Modified-Since")
-        if inm == etag or (inm is None and ims == self.last_modified):
+        if inm == etag or (inm is None and ims == last_modified):
             self.send_response(304)
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", self.last_modified)
+            self.send_header("Last-Modified", last_modified)
             self.end_headers()
-            return
+            return 304
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
-        self.send_header("Last-Modified", self.last_modified)
+        self.send_header("Last-Modified", last_modified)
         self.end_headers()
         self.wfile.write(body)
+        if extra:
+            CONTROL.served(items_n, feed, len(extra))
+        return 200
 
 
 class Server(ThreadingHTTPServer):
@@ -230,6 +359,13 @@ class FeedProcess:
 
     def urls(self, count: int, items: int = 30) -> list[str]:
         return feed_urls(self.bases, count, items)
+
+    def control(self, action: str, data: dict | None = None) -> dict:
+        """`stats` (GET), `add` / `reset` (POST with `data`): see the module docstring."""
+        url = f"{self.bases[0]}/control/{action}"
+        body = None if action == "stats" else json.dumps(data or {}).encode()
+        with urlopen(Request(url, data=body, headers={"Content-Type": "application/json"}), timeout=30) as resp:
+            return json.loads(resp.read())
 
     def close(self) -> None:
         self.proc.terminate()
