@@ -24,11 +24,9 @@ import functools
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -155,9 +153,14 @@ def judge_all(matcher: Matcher, items: list[StoredItem]) -> list[Verdict]:
     no other thread (forking copies no lock then); else here."""
     global _pool
     cores = min(4, os.cpu_count() or 1)
-    if (len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1:
         return judge(matcher, items, 0, len(items))
+    import multiprocessing  # here: an unchanged-rules run never pays for it
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return judge(matcher, items, 0, len(items))
+    _ = matcher.rule_names  # compiles it once here, not in every worker
     step = -(-len(items) // (2 * cores))
     bounds = [(low, min(low + step, len(items))) for low in range(0, len(items), step)]
     _pool = (matcher, items)
