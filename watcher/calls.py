@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
+
+from .deadlines import parse_day
 
 WINDOW_DAYS = 60
 MIN_FOLDED = 6
@@ -129,19 +130,6 @@ def is_correction(title: str) -> bool:
     return False
 
 
-def _day(value: Any) -> date | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
 def _get(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
@@ -154,12 +142,12 @@ def same_call(a: Any, b: Any, window_days: int = WINDOW_DAYS) -> bool:
     folded = fold_title(_get(a, "title") or "")
     if len(folded) < MIN_FOLDED or folded != fold_title(_get(b, "title") or ""):
         return False
-    pa, pb = _day(_get(a, "published")), _day(_get(b, "published"))
+    pa, pb = parse_day(_get(a, "published")), parse_day(_get(b, "published"))
     if pa and pb and abs((pa - pb).days) > window_days:
         return False
     if is_correction(_get(a, "title") or "") or is_correction(_get(b, "title") or ""):
         return True
     if _get(a, "source") == _get(b, "source"):
         return False
-    da, db = _day(_get(a, "deadline")), _day(_get(b, "deadline"))
+    da, db = parse_day(_get(a, "deadline")), parse_day(_get(b, "deadline"))
     return da is None or db is None or da == db
