@@ -13,8 +13,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+
+from watcher.models import Source
 
 
 @dataclass
@@ -65,6 +68,10 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def source(self, path: str, **kwargs: Any) -> Source:
+        """A source (id `t`) polling `path` here."""
+        return Source(id="t", url=self.url(path), **kwargs)
 
     def set(self, path: str, body: bytes | str = b"", **kwargs: object) -> Route:
         if isinstance(body, str):

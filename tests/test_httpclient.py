@@ -8,77 +8,66 @@ import zlib
 
 import pytest
 
-from tests.feed_server import FeedServer
 from watcher.errors import FetchError
 from watcher.fetch import fetch, make_session
 from watcher.httpclient import Session, _bypass, unquote_unreserved
 from watcher.models import Source
 
 
-@pytest.fixture()
-def server():
-    with FeedServer() as s:
-        yield s
-
-
-def src(server: FeedServer, path: str, **kw) -> Source:
-    return Source(id="t", url=server.url(path), **kw)
-
-
 def idle(session: Session) -> int:
     return sum(len(conns) for conns in session._idle.values())
 
 
-def test_one_connection_serves_successive_polls_of_a_host(server):
-    server.set("/a", "<rss>a</rss>")
-    server.set("/b", "<rss>b</rss>")
+def test_one_connection_serves_successive_polls_of_a_host(feeds):
+    feeds.set("/a", "<rss>a</rss>")
+    feeds.set("/b", "<rss>b</rss>")
     session = make_session()
-    assert fetch(session, src(server, "/a")).body == b"<rss>a</rss>"
+    assert fetch(session, feeds.source("/a")).body == b"<rss>a</rss>"
     conn = next(iter(session._idle.values()))[0][0]
-    assert fetch(session, src(server, "/b")).body == b"<rss>b</rss>"
+    assert fetch(session, feeds.source("/b")).body == b"<rss>b</rss>"
     assert idle(session) == 1 and next(iter(session._idle.values()))[0][0] is conn
 
 
-def test_a_304_leaves_its_connection_reusable(server):
-    server.set("/f", "<rss/>")
+def test_a_304_leaves_its_connection_reusable(feeds):
+    feeds.set("/f", "<rss/>")
     session = make_session()
-    first = fetch(session, src(server, "/f"))
+    first = fetch(session, feeds.source("/f"))
     from watcher.fetch import FetchState
 
-    assert fetch(session, src(server, "/f"), FetchState(first.etag, first.last_modified)).status == "not_modified"
+    assert fetch(session, feeds.source("/f"), FetchState(first.etag, first.last_modified)).status == "not_modified"
     assert idle(session) == 1
 
 
-def test_a_connection_the_server_dropped_is_replaced_without_failing_the_poll(server):
-    server.set("/f", "<rss/>")
+def test_a_connection_the_server_dropped_is_replaced_without_failing_the_poll(feeds):
+    feeds.set("/f", "<rss/>")
     session = make_session()
-    fetch(session, src(server, "/f"))
+    fetch(session, feeds.source("/f"))
     conn = next(iter(session._idle.values()))[0][0]
     conn.sock.shutdown(socket.SHUT_WR)  # as if it had died while idle
-    assert fetch(session, src(server, "/f")).body == b"<rss/>"
+    assert fetch(session, feeds.source("/f")).body == b"<rss/>"
 
 
-def test_a_refused_body_does_not_leave_its_rest_for_the_next_request(server):
-    server.set("/big", b"x" * 5000)
-    server.set("/f", "<rss/>")
+def test_a_refused_body_does_not_leave_its_rest_for_the_next_request(feeds):
+    feeds.set("/big", b"x" * 5000)
+    feeds.set("/f", "<rss/>")
     session = make_session()
     with pytest.raises(FetchError, match="exceeds max_bytes"):
-        fetch(session, src(server, "/big", max_bytes=1000))
-    assert fetch(session, src(server, "/f")).body == b"<rss/>"
+        fetch(session, feeds.source("/big", max_bytes=1000))
+    assert fetch(session, feeds.source("/f")).body == b"<rss/>"
 
 
-def test_redirects_are_followed_and_the_final_url_is_the_base(server):
-    server.set("/old", "", status=301, headers={"Location": "/mid"})
-    server.set("/mid", "", status=302, headers={"Location": server.url("/new.xml")})
-    server.set("/new.xml", "<rss/>")
-    result = fetch(make_session(), src(server, "/old"))
-    assert result.body == b"<rss/>" and result.url == server.url("/new.xml")
+def test_redirects_are_followed_and_the_final_url_is_the_base(feeds):
+    feeds.set("/old", "", status=301, headers={"Location": "/mid"})
+    feeds.set("/mid", "", status=302, headers={"Location": feeds.url("/new.xml")})
+    feeds.set("/new.xml", "<rss/>")
+    result = fetch(make_session(), feeds.source("/old"))
+    assert result.body == b"<rss/>" and result.url == feeds.url("/new.xml")
 
 
-def test_a_redirect_loop_is_one_line(server):
-    server.set("/loop", "", status=302, headers={"Location": "/loop"})
+def test_a_redirect_loop_is_one_line(feeds):
+    feeds.set("/loop", "", status=302, headers={"Location": "/loop"})
     with pytest.raises(FetchError, match="^fetch: more than 30 redirects$"):
-        fetch(make_session(), src(server, "/loop"))
+        fetch(make_session(), feeds.source("/loop"))
 
 
 @pytest.mark.parametrize("encoding,pack", [
@@ -86,30 +75,30 @@ def test_a_redirect_loop_is_one_line(server):
     ("deflate", zlib.compress),
     ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send it
 ])
-def test_compressed_bodies_are_decoded(server, encoding, pack):
+def test_compressed_bodies_are_decoded(feeds, encoding, pack):
     body = ("<rss>" + "디지털헬스케어 공고 " * 2000 + "</rss>").encode()
-    server.set("/z", pack(body), headers={"Content-Encoding": encoding})
-    assert fetch(make_session(), src(server, "/z")).body == body
+    feeds.set("/z", pack(body), headers={"Content-Encoding": encoding})
+    assert fetch(make_session(), feeds.source("/z")).body == body
 
 
-def test_a_body_that_does_not_decode_is_a_fetch_error(server):
-    server.set("/z", b"not gzip at all", headers={"Content-Encoding": "gzip"})
+def test_a_body_that_does_not_decode_is_a_fetch_error(feeds):
+    feeds.set("/z", b"not gzip at all", headers={"Content-Encoding": "gzip"})
     with pytest.raises(FetchError, match="body cut off: gzip body does not decode"):
-        fetch(make_session(), src(server, "/z"))
+        fetch(make_session(), feeds.source("/z"))
 
 
-def test_cookies_a_server_sets_are_sent_back(server):
-    server.set("/login", "", status=302, headers={"Location": "/f", "Set-Cookie": "JSESSIONID=abc; Path=/"})
-    server.set("/f", "<rss/>")
+def test_cookies_a_server_sets_are_sent_back(feeds):
+    feeds.set("/login", "", status=302, headers={"Location": "/f", "Set-Cookie": "JSESSIONID=abc; Path=/"})
+    feeds.set("/f", "<rss/>")
     session = make_session()
-    assert fetch(session, src(server, "/login")).body == b"<rss/>"
-    assert server.hits_for("/f")[-1].headers.get("Cookie") == "JSESSIONID=abc"
+    assert fetch(session, feeds.source("/login")).body == b"<rss/>"
+    assert feeds.hits_for("/f")[-1].headers.get("Cookie") == "JSESSIONID=abc"
 
 
-def test_non_ascii_paths_and_queries_are_percent_encoded_and_escapes_kept(server):
-    server.set("/%EA%B3%B5%EA%B3%A0?q=%EA%B3%B5&key=a%2Bb", "<rss/>")
-    fetch(make_session(), Source(id="t", url=server.url("/공고?q=공&key=a%2Bb")))
-    assert server.hits[-1].path == "/%EA%B3%B5%EA%B3%A0?q=%EA%B3%B5&key=a%2Bb"
+def test_non_ascii_paths_and_queries_are_percent_encoded_and_escapes_kept(feeds):
+    feeds.set("/%EA%B3%B5%EA%B3%A0?q=%EA%B3%B5&key=a%2Bb", "<rss/>")
+    fetch(make_session(), Source(id="t", url=feeds.url("/공고?q=공&key=a%2Bb")))
+    assert feeds.hits[-1].path == "/%EA%B3%B5%EA%B3%A0?q=%EA%B3%B5&key=a%2Bb"
     assert unquote_unreserved("a%7Eb%2Fc") == "a~b%2Fc"
 
 
