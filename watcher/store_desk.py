@@ -56,7 +56,7 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
             sql += " AND a.source = ?"
             params.append(query.source)
         if query.rule:  # driven from the (few) docids of the rule's matches
-            sql += " AND a.docid IN (SELECT m.docid FROM matches m WHERE m.rule = ?)"
+            sql += fts.RULE_FILTER.format("a.docid")
             params.append(query.rule)
     if query.matched and not (query.rule and not query.q.strip() and not wanted):
         sql += (" AND (a.source, a.id) IN (SELECT m.source, m.id FROM matches m)" if not query.q.strip() and not wanted

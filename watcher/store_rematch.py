@@ -95,6 +95,8 @@ class RematchStore:
         `newest`, when given), newest first, each with its stored matches of `rules` (None: of every
         rule) and what decides whether it may be alerted (`today`: the Korea-time date). A window
         holding much of the table is read in one pass over it (faster than the docid index then)."""
+        from .store import sort_time
+
         conn = self.conn
         high = fts.ideal_docid(oldest)  # a docid is at or below its ideal (a busy second spills below)
         edge = -1 if newest is None else fts.ideal_docid(newest)
@@ -133,7 +135,7 @@ class RematchStore:
         items: list[StoredItem] = []
         for row in cursor:
             if row[10] > sure or row[10] <= edge:  # near an edge: its sort time decides
-                when = fts.sort_seconds(row[6] if fts.sort_seconds(row[6]) is not None else row[9]) or 0
+                when = fts.sort_seconds(sort_time(row[6], row[9])) or 0
                 if when < oldest or (newest is not None and when >= newest):
                     continue
             items.append(StoredItem(*row, matches.get((row[0], row[1]), {}), windows.get(row[0], none)))
