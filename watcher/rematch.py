@@ -20,7 +20,6 @@ them). An edit of comments or layout only records the new text.
 
 from __future__ import annotations
 
-import functools
 import gc
 import hashlib
 import json
@@ -31,10 +30,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .explain import words_json
 from .match import Matcher, keyword_identity
 from .models import Config, Hit, Rule, RuleSet
-from .store import KST
+from .store import KST, match_columns
 from .store_rematch import Rewrite, StoredItem, StoredMatch
 
 if TYPE_CHECKING:
@@ -96,18 +94,7 @@ def _same(old: dict[str, StoredMatch], hits: list[Hit]) -> bool:
     """Do the stored matches `old` say exactly what `hits` say (channel, keywords and words per rule)?"""
     if len(old) != len(hits):
         return False
-    for hit in hits:  # as match_row writes them, the keywords' JSON once per distinct keywords
-        stored = old.get(hit.rule)
-        if stored is None or stored[:2] != (hit.channel, _keywords_json(hit.keywords)):
-            return False
-        if stored[2] != json.dumps(words_json(hit), ensure_ascii=False):
-            return False
-    return True
-
-
-@functools.lru_cache(maxsize=4096)
-def _keywords_json(keywords: tuple[str, ...]) -> str:
-    return json.dumps(list(keywords), ensure_ascii=False)
+    return all(old.get(hit.rule) == match_columns(hit) for hit in hits)
 
 
 PARALLEL_MIN = 20_000  # stored items from which matching is spread over the cores

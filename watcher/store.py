@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -536,8 +537,17 @@ class _Ingest:
 
 def match_row(ann: Announcement, hit: Hit, stamp: str) -> tuple[Any, ...]:
     """(source, id, rule, channel, keywords, words, matched_at) of a matches row."""
-    return (ann.source, ann.id, hit.rule, hit.channel, json.dumps(list(hit.keywords), ensure_ascii=False),
-            json.dumps(words_json(hit), ensure_ascii=False), stamp)
+    return (ann.source, ann.id, hit.rule, *match_columns(hit), stamp)
+
+
+def match_columns(hit: Hit) -> tuple[str, str, str]:
+    """(channel, keywords JSON, words JSON) of a hit's matches row, as they are stored."""
+    return hit.channel, _keywords_json(hit.keywords), json.dumps(words_json(hit), ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def _keywords_json(keywords: tuple[str, ...]) -> str:
+    return json.dumps(list(keywords), ensure_ascii=False)
 
 
 def write_matches(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
