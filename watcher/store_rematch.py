@@ -106,7 +106,7 @@ class RematchStore:
         wide = 3 * inside > conn.execute("SELECT count(*) FROM announcements").fetchone()[0]
         matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
         some = json.dumps(sorted(rules or ()))
-        few = rules is not None and 3 * conn.execute(
+        few = wide and rules is not None and 3 * conn.execute(  # the rules' matches are few: by index
             "SELECT count(*) FROM matches WHERE rule IN (SELECT value FROM json_each(?))", (some,)).fetchone()[0] \
             < conn.execute("SELECT count(*) FROM matches").fetchone()[0]
         if wide and not few:  # one pass over the table, the rules picked here (an index would jump around)
