@@ -319,3 +319,12 @@ def test_announcements_and_get(store: Store) -> None:
     got = store.get_announcement("ntis", "new")
     assert got == ann(id="new")
     assert store.get_announcement("ntis", "nope") is None
+
+
+def test_an_undated_item_new_in_a_second_poll_of_the_same_second_is_not_baseline(store: Store) -> None:
+    base = ann(id="base", published=None)
+    first = store.ingest(NTIS, [(base, [hit()])], NOW, MAX_AGE)
+    store.record_success(NTIS, NOW, None, None, None)  # the first poll is over, within this second
+    second = store.ingest(NTIS, [(base, [hit()]), (ann(id="new", published=None), [hit()])], NOW, MAX_AGE)
+    assert (first.alerts_queued, second.alerts_queued) == (0, 1)
+    assert [r[0] for r in store.conn.execute("SELECT ann_id FROM alerts")] == ["new"]

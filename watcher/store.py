@@ -312,9 +312,12 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
         today = now.astimezone(KST).date().isoformat()
         with self.transaction() as conn:
             self._touch_source(conn, source)
-            window = (oldest, first_poll_stamp(conn, source.id, stamp), today)
+            first = first_poll_stamp(conn, source.id, "")  # "" before the source's first poll is stored
+            window = (oldest, first or stamp, today)
+            # a row new in a later poll is never baseline, even in the first poll's second (stamps are seconds)
+            fresh = window if not first else (oldest, "", today)
             for batch in _unique_batches(items):
-                _Ingest(conn, stamp, window, result).run(batch)
+                _Ingest(conn, stamp, window, result, fresh).run(batch)
         return result
 
     # ---- outbox -------------------------------------------------------------------------------
@@ -395,9 +398,10 @@ class _Ingest:
     of the batch in a few statements, then writes only what changed, many rows per statement."""
 
     def __init__(self, conn: sqlite3.Connection, stamp: str, window: tuple[int, str, str],
-                 result: IngestResult) -> None:
+                 result: IngestResult, fresh: tuple[int, str, str] | None = None) -> None:
         self.conn, self.stamp, self.result = conn, stamp, result
         self.window = window  # (oldest, first poll, today): see store_health.alertable
+        self.fresh = fresh or window  # the same for rows this poll adds
         self.docids = fts.DocidAllocator(conn)
 
     def run(self, batch: list[tuple[Announcement, list[Hit], fts.IndexDoc]]) -> None:
@@ -431,7 +435,8 @@ class _Ingest:
                 first_seen = old["first_seen"]
                 if not self._update(ann, doc, content, old):
                     seen_only.setdefault(ann.source, []).append(ann.id)
-            if hits and alertable(ann.published, ann.deadline, first_seen, *self.window):
+            window = self.window if old is not None else self.fresh
+            if hits and alertable(ann.published, ann.deadline, first_seen, *window):
                 earned.append((ann, hits))
         conn.executemany(
             f"INSERT INTO announcements (source, id, {', '.join(_CONTENT)}, first_seen, last_seen, docid) "
