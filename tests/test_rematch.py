@@ -302,7 +302,6 @@ import os, sys
 from pathlib import Path
 from tests import test_rematch as t
 from watcher import rematch
-from watcher.match import Matcher
 from watcher.models import Rule
 from watcher.store import Store
 
@@ -313,7 +312,8 @@ t.apply_rules(store, before, t.NOW)
 words = ["특구", "바이오", "의료", "공고", "실증", "모집"]
 t.ingest(store, before, *(t.ann(str(i), f"{words[i % 6]} {words[i // 6 % 6]} {i}") for i in range(300)))
 after = t.config(Rule("zones", any=("특구", "의료")), Rule("bio", any=("바이오",), none=("모집",)))
-matcher = Matcher(after.rules)
+how = rematch.judgement(after.rules, store.meta_value("rules_fingerprint"), rematch.fingerprint(after.rules))
+assert how is not None and not how.complete  # one keyword added, one exclusion added
 items = store.rematch_rows(0, "2026-11-20", {"zones", "bio"})
 rematch.PARALLEL_MIN, rematch.SCREEN = 10, 7  # chunks that do not fall on the workers' bounds
 judge_range = rematch._judge_range
@@ -323,8 +323,8 @@ def noted(bounds):  # each worker notes the process it ran in
     return judge_range(bounds)
 
 rematch._judge_range = noted
-forked = rematch.judge_all(matcher, items)
-assert forked == rematch.judge(matcher, items, 0, len(items)), "forked verdicts differ"
+forked = rematch.judge_all(how, items)
+assert forked == rematch.judge(how, items, 0, len(items)), "forked verdicts differ"
 assert len(forked) > 100 and any(changed for _, _, changed, _ in forked), len(forked)
 print(os.getpid())
 """

@@ -24,7 +24,7 @@ import bisect
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from watcher.models import Announcement, Hit, Rule, RuleSet
 from watcher.scanner import regex_anchors, trie_pattern
 
 FIELDS = ("title", "summary", "agency", "link")
+Words = tuple[tuple[str, str], ...]  # Hit.words: (field, text as published)
 WORD_MAX = 80  # characters of matched text kept per word (a regex may match a long stretch)
 
 # Middle dots NFKC leaves apart (ㆍ U+318D becomes U+119E under NFKC; ･ becomes ・), and
@@ -406,8 +407,10 @@ class Matcher:
                 best = (m.start(), m.end())
         return None if best is None else (f, original_text(raw, norm, *best))
 
-    def match(self, ann: Announcement) -> list[Hit]:
-        """Hits of every matching rule, in rules.yaml order, each with the item's words."""
+    def match(self, ann: Announcement, known: Callable[[Hit], Words | None] | None = None) -> list[Hit]:
+        """Hits of every matching rule, in rules.yaml order, each with the item's words. `known`:
+        given a hit without words, the words already known for it (a stored match of the same
+        keywords), or None to find them in the item."""
         if not self._fields:  # no rules
             return []
         texts: dict[str, str] = {}
@@ -432,8 +435,14 @@ class Matcher:
                 atoms = unions[c.fields] = (present[c.fields[0]] if len(c.fields) == 1 else
                                             set().union(*(present[f] for f in c.fields)))
             verdict = self._evaluate(c, atoms)
-            if verdict is not None:
+            if verdict is None:
+                continue
+            words = None if known is None else known(verdict[0])
+            if words is None:
                 hits.append(self._explain(c, verdict, ann, texts, seen))
+            else:
+                hit = verdict[0]
+                hits.append(Hit(hit.rule, hit.channel, hit.keywords, hit.mention, words))
         return hits
 
     def screen(self, anns: Sequence[Announcement | Any]) -> list[bool]:

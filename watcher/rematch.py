@@ -28,11 +28,13 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from .match import Matcher, keyword_identity
+from .match import Matcher, Words, keyword_identity
 from .models import Config, Hit, Rule, RuleSet
-from .store import KST, match_columns
+from .rulediff import definitions, reach
+from .store import KST, keywords_json, match_columns
 from .store_rematch import Rewrite, StoredItem, StoredMatch
 
 if TYPE_CHECKING:
@@ -58,8 +60,8 @@ def fingerprint(rules: RuleSet) -> str:
         text = repr((replace(rule, line=0), synonyms))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-    return json.dumps({"max_age": rules.max_age, "rules": {r.name: digest(r) for r in rules.rules}},
-                      sort_keys=True, ensure_ascii=False)
+    return json.dumps({"max_age": rules.max_age, "rules": {r.name: digest(r) for r in rules.rules},
+                       "defs": definitions(rules)}, sort_keys=True, ensure_ascii=False)
 
 
 def changed_rules(stored: str | None, new: str) -> set[str] | None:
@@ -90,34 +92,87 @@ def max_age_only(stored: str | None, new: str) -> float | None:
     return None
 
 
-def _same(old: dict[str, StoredMatch], hits: list[Hit]) -> bool:
-    """Do the stored matches `old` say exactly what `hits` say (channel, keywords and words per rule)?"""
+def _same(old: dict[str, StoredMatch], hits: list[Hit], kept: set[str]) -> bool:
+    """Do the stored matches `old` say exactly what `hits` say (channel, keywords and words per rule)?
+    `kept`: rules whose hit took its words from the stored match (they are the same)."""
     if len(old) != len(hits):
         return False
-    return all(old.get(hit.rule) == match_columns(hit) for hit in hits)
+    for hit in hits:
+        stored = old.get(hit.rule)
+        if stored is None:
+            return False
+        if hit.rule in kept:
+            continue
+        if stored != match_columns(hit):
+            return False
+    return True
+
+
+@lru_cache(maxsize=65_536)
+def _stored_words(text: str | None) -> Words | None:
+    """Hit.words from a matches row's words JSON; None when it cannot be read."""
+    try:
+        return tuple((w["field"], w["text"]) for w in json.loads(text or ""))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How stored items are judged again. An item none of `screens` lets through (Matcher.screen)
+    and without a stored match of the rules applied again cannot gain one: it is skipped."""
+
+    matcher: Matcher  # the rules applied again, as edited
+    screens: tuple[Matcher, ...]  # what an item may newly match on (see watcher/rulediff.py)
+    complete: bool  # the screens hold every rule of `matcher` whole: an item they stop has no hit at all
+    read: frozenset[str] | None  # the rules whose stored matches are read (and rewritten); None: all
+    kept: frozenset[str] = frozenset()  # rules whose stored words stay true for the same keywords
+    recheck: frozenset[str] | None = None  # rules whose stored matches are matched again (None: all)
+    # True: the stored matches were alerted as they were stored (within the window, under the
+    # rules in force): only a changed match may earn an alert. False: any hit may (max_age grew).
+    changes_only: bool = False
 
 
 PARALLEL_MIN = 20_000  # stored items from which matching is spread over the cores
 SCREEN = 2_000  # items screened (Matcher.screen) in one call
 Verdict = tuple[int, list[Hit], bool, bool]  # (index in the items, hits, matches changed, earned)
-_pool: tuple[Matcher, list[StoredItem]] | None = None  # what forked workers judge (inherited, not sent)
+_pool: tuple[Judgement, list[StoredItem]] | None = None  # what forked workers judge (inherited, not sent)
 
 
-def judge(matcher: Matcher, items: list[StoredItem], start: int, stop: int) -> list[Verdict]:
+def judge(how: Judgement, items: list[StoredItem], start: int, stop: int) -> list[Verdict]:
     """The verdicts worth acting on for items[start:stop]: matches changed or hits that may be
-    alerted. Items screened out have no hits; the others are matched."""
+    alerted. Items screened out keep what they had (none) or, when the screens are complete, have
+    no hits; the others are matched."""
     out: list[Verdict] = []
+    matcher, kept_rules, complete, recheck = how.matcher, how.kept, how.complete, how.recheck
     for low in range(start, stop, SCREEN):
         part = items[low:min(low + SCREEN, stop)]
-        for i, (item, maybe) in enumerate(zip(part, matcher.screen(part), strict=True), low):
-            if not maybe and not item.matches:
+        maybe = [False] * len(part)
+        for screen in how.screens:
+            maybe = [a or b for a, b in zip(maybe, screen.screen(part), strict=True)]
+        for i, (item, may) in enumerate(zip(part, maybe, strict=True), low):
+            stored = item.matches
+            if not may and (complete or not stored or (recheck is not None and recheck.isdisjoint(stored))):
+                if stored and complete:  # the screens hold every rule: it has no hit now
+                    out.append((i, [], True, False))
                 continue
-            ann = item.ann
-            hits = matcher.match(ann) if maybe else []
-            if not hits and not item.matches:
+            kept: set[str] = set()
+
+            def known(hit: Hit, stored: dict[str, StoredMatch] = stored, kept: set[str] = kept) -> Words | None:
+                old = stored.get(hit.rule)
+                if old is None or hit.rule not in kept_rules or old[0] != hit.channel \
+                        or old[1] != keywords_json(hit.keywords):
+                    return None
+                words = _stored_words(old[2])
+                if words is not None:
+                    kept.add(hit.rule)
+                return words
+
+            hits = matcher.match(item.ann, known if stored else None)
+            if not hits and not stored:
                 continue
-            changed = not _same(item.matches, hits)
-            earned = bool(hits) and item.alertable
+            changed = not _same(stored, hits, kept)
+            earned = bool(hits) and (changed or not how.changes_only) and item.alertable
             if changed or earned:
                 out.append((i, hits, changed, earned))
     return out
@@ -134,23 +189,24 @@ def _judge_range(bounds: tuple[int, int]) -> list[Verdict]:
     return judge(*_pool, *bounds)
 
 
-def judge_all(matcher: Matcher, items: list[StoredItem]) -> list[Verdict]:
+def judge_all(how: Judgement, items: list[StoredItem]) -> list[Verdict]:
     """judge() over all items: in forked processes, one per core (each reads the items from the
     memory it was forked with; only verdicts come back), when there are many and this process has
     no other thread (forking copies no lock then); else here."""
     global _pool
     cores = min(4, os.cpu_count() or 1)
     if len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1:
-        return judge(matcher, items, 0, len(items))
+        return judge(how, items, 0, len(items))
     import multiprocessing  # here: an unchanged-rules run never pays for it
     from concurrent.futures import ProcessPoolExecutor
 
     if "fork" not in multiprocessing.get_all_start_methods():
-        return judge(matcher, items, 0, len(items))
-    _ = matcher.rule_names  # compiles it once here, not in every worker
+        return judge(how, items, 0, len(items))
+    for m in (how.matcher, *how.screens):
+        m.screen([])  # compiles each once here (with its screen), not in every worker
     step = -(-len(items) // (2 * cores))
     bounds = [(low, min(low + step, len(items))) for low in range(0, len(items), step)]
-    _pool = (matcher, items)
+    _pool = (how, items)
     try:
         with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
                                  initargs=(os.getpid(),)) as pool:
@@ -159,20 +215,56 @@ def judge_all(matcher: Matcher, items: list[StoredItem]) -> list[Verdict]:
         _pool = None
 
 
-def plan(matcher: Matcher, items: list[StoredItem]) -> tuple[list[Rewrite], int]:
-    """The rewrites of stored items (with their stored matches of the rules `matcher` holds) ->
+def plan(how: Judgement, items: list[StoredItem]) -> tuple[list[Rewrite], int]:
+    """The rewrites of stored items (with their stored matches of the rules `how` applies) ->
     (rewrites worth writing, items checked). No I/O. A rewrite is worth writing when its matches
     changed or its hits may be alerted."""
     rewrites = [Rewrite(items[i], items[i].ann, hits, items[i].matches, changed, earned)
-                for i, hits, changed, earned in judge_all(matcher, items)]
+                for i, hits, changed, earned in judge_all(how, items)]
     return rewrites, len(items)
+
+
+def judgement(rules: RuleSet, stored: str | None, new_print: str, matcher: Matcher | None = None
+              ) -> Judgement | None:
+    """How to apply `rules` (fingerprint `new_print`) to what was stored under the fingerprint in
+    force `stored`; None when no edit reaches a stored match (only a label, reminder or comment
+    changed). `matcher`: one already compiled for `rules`, used when every rule applies again."""
+    scope = changed_rules(stored, new_print)
+    if scope is None:  # max_age changed, or nothing usable in force: every rule, every item
+        whole = matcher or Matcher(rules)
+        return Judgement(whole, (whole,), True, None)
+    old, new = _definitions(stored), definitions(rules)
+    reaches = {name: reach(old.get(name), new.get(name)) for name in scope}
+    if not any(r.matters for r in reaches.values()):
+        return None
+    again = tuple(r for r in rules.rules if r.name in scope and reaches[r.name].matters)
+    whole = tuple(r for r in again if reaches[r.name].everything)
+    moving = {r.name: (*reaches[r.name].added, *reaches[r.name].excluded) for r in again
+              if not reaches[r.name].everything}  # the keywords whose presence may move an item
+    added = tuple(replace(r, any=moving[r.name], all=(), none=()) for r in again if moving.get(r.name))
+    screens = tuple(Matcher(replace(rules, rules=part)) for part in (whole, added) if part)
+    kept = frozenset(name for name, r in reaches.items() if r.words_kept)
+    read = frozenset(name for name, r in reaches.items() if r.matters)  # removed rules too: dropped
+    recheck = frozenset(name for name, r in reaches.items() if r.matters and r.recheck)
+    return Judgement(Matcher(replace(rules, rules=again)), screens, len(whole) == len(again), read, kept,
+                     recheck, changes_only=True)
+
+
+def _definitions(stored: str | None) -> dict[str, Any]:
+    """The rule definitions kept in a stored fingerprint ({} when it has none)."""
+    try:
+        defs = json.loads(stored or "").get("defs")
+    except (ValueError, AttributeError):
+        return {}
+    return defs if isinstance(defs, dict) else {}
 
 
 def apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher | None = None
                 ) -> RematchReport | None:
     """Bring stored matches and alerts in line with `config.rules` when they are not the rules in
-    force; None when they are (then only a changed rules.yaml text is recorded). `matcher`: one
-    already compiled for config.rules, used when every rule is to be applied again."""
+    force; None when they are, or when the edit reaches no stored match (then only the new rules
+    and the rules.yaml text are recorded). `matcher`: one already compiled for config.rules, used
+    when every rule is to be applied again."""
     paused = gc.isenabled()
     gc.disable()  # it holds every row of the window: full collections would walk them again and again
     try:
@@ -190,21 +282,20 @@ def _apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher |
         if config.rules_text is not None and store.meta_value("rules_in_force") != config.rules_text:
             store.record_rules(new_print, config.rules_text)
         return None
-    scope = changed_rules(stored, new_print)
-    if scope is None:
-        matcher = matcher or Matcher(config.rules)
-    else:
-        matcher = Matcher(replace(config.rules, rules=tuple(r for r in config.rules.rules if r.name in scope)))
+    how = judgement(config.rules, stored, new_print, matcher)
+    if how is None:
+        store.record_rules(new_print, config.rules_text)
+        return None
     oldest = int((now - timedelta(seconds=config.rules.max_age)).timestamp())
     today = now.astimezone(KST).date() if now.tzinfo else now.date()
     before = max_age_only(stored, new_print)
     if before is None:
-        items = store.rematch_rows(oldest, today.isoformat(), scope)
+        items = store.rematch_rows(oldest, today.isoformat(), None if how.read is None else set(how.read))
     elif before < config.rules.max_age:  # the items the longer max_age brings in, under every rule
         items = store.rematch_rows(oldest, today.isoformat(), None, int((now - timedelta(seconds=before)).timestamp()))
     else:  # a shorter max_age: what stays inside is up to date
         items = []
-    rewrites, checked = plan(matcher, items)
+    rewrites, checked = plan(how, items)
     queued = store.apply_rematch(rewrites, now, new_print, config.rules_text)
     changed = sum(rw.changed for rw in rewrites)
     return RematchReport(checked, changed, queued, time.perf_counter() - started)

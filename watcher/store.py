@@ -547,11 +547,11 @@ def match_row(ann: Announcement, hit: Hit, stamp: str) -> tuple[Any, ...]:
 
 def match_columns(hit: Hit) -> tuple[str, str, str]:
     """(channel, keywords JSON, words JSON) of a hit's matches row, as they are stored."""
-    return hit.channel, _keywords_json(hit.keywords), json.dumps(words_json(hit), ensure_ascii=False)
+    return hit.channel, keywords_json(hit.keywords), json.dumps(words_json(hit), ensure_ascii=False)
 
 
 @lru_cache(maxsize=4096)
-def _keywords_json(keywords: tuple[str, ...]) -> str:
+def keywords_json(keywords: tuple[str, ...]) -> str:
     return json.dumps(list(keywords), ensure_ascii=False)
 
 
