@@ -1,21 +1,25 @@
 """Edited rules take effect on what is stored: no source is fetched again for that.
 
 At the start of `once`, and of `run` and each of its reloads, `apply_rules` compares the rules
-loaded with the rules in force (fingerprints kept in the store: one per rule, with the synonym
-groups its keywords belong to, and max_age). The rules that differ (new, edited or removed ones) are
-applied again to every stored announcement within `max_age`; all rules are when nothing usable is
-stored (a first run, an older database), and when only max_age changed they are applied to the
+loaded with the rules in force (a fingerprint kept in the store: per rule a digest and what it
+decides, with the synonym groups its keywords belong to, and max_age). The rules that differ (new,
+edited or removed ones) are applied again to the stored announcements within `max_age` that the
+edit can move (watcher/rulediff.py: a keyword added to `any` or `none` reaches those holding it, a
+narrowing edit the rule's stored matches, a label or reminder edit none, a widening edit all);
+every rule is applied to every one when nothing usable is stored (a first run, an older database)
+or max_age changed with other edits; when only max_age changed, every rule is applied to the
 stored announcements a longer max_age brings in (none for a shorter one):
   - the announcement's matches of those rules become exactly their new hits (a rule that no longer
     matches is dropped; `search --rule` and the web page follow: they read the matches);
-  - their hits are queued as alerts like those of a freshly polled item: one per announcement and
-    channel, never again for a (key, channel) already alerted or queued (a pending one gains the
-    new rules); calls whose deadline is before today (Korea time) and a source's first-poll
-    baseline (undated items of its first poll) are not alerted;
+  - their new or changed hits are queued as alerts like those of a freshly polled item: one per
+    announcement and channel, never again for a (key, channel) already alerted or queued (a
+    pending one gains the new rules); calls whose deadline is before today (Korea time) and a
+    source's first-poll baseline (undated items of its first poll) are not alerted;
   - the new rules are recorded as in force, in the same transaction.
-Matches of unchanged rules stay as stored (they came from the same rule). Announcements older than
-`max_age` keep the matches they were stored with (`rules test` applies the current rules to all of
-them). An edit of comments or layout only records the new text.
+Matches of unchanged rules stay as stored (they came from the same rule), and so do the words of a
+match whose keywords, fields and synonyms are unchanged (they are not searched for again).
+Announcements older than `max_age` keep the matches they were stored with (`rules test` applies
+the current rules to all of them). An edit of comments or layout only records the new text.
 """
 
 from __future__ import annotations
