@@ -323,12 +323,13 @@ class Matcher:
 
     # -- matching ----------------------------------------------------------------------------
 
-    def _present(self, ann: Announcement, fields: tuple[str, ...], texts: dict[str, str] | None = None
-                 ) -> dict[str, set[int]]:
+    def _present(self, ann: Announcement, fields: tuple[str, ...], texts: dict[str, str] | None = None,
+                 text: str | None = None) -> dict[str, set[int]]:
         """Ids of the atoms found in each field (normalised together, in one call); `texts` gets
-        each field's normalised text."""
-        raws = [getattr(ann, f, None) or "" for f in fields]
-        text = normalize("\0".join(r.replace("\0", " ") if "\0" in r else r for r in raws))
+        each field's normalised text. `text`: those fields normalised already (see `screen`)."""
+        if text is None:
+            raws = [getattr(ann, f, None) or "" for f in fields]
+            text = normalize("\0".join(r.replace("\0", " ") if "\0" in r else r for r in raws))
         found: dict[str, set[int]] = {}
         for f, part in zip(fields, text.split("\0"), strict=True):
             if texts is not None:
@@ -407,14 +408,16 @@ class Matcher:
                 best = (m.start(), m.end())
         return None if best is None else (f, original_text(raw, norm, *best))
 
-    def match(self, ann: Announcement, known: Callable[[Hit], Words | None] | None = None) -> list[Hit]:
+    def match(self, ann: Announcement, known: Callable[[Hit], Words | None] | None = None,
+              text: str | None = None) -> list[Hit]:
         """Hits of every matching rule, in rules.yaml order, each with the item's words. `known`:
         given a hit without words, the words already known for it (a stored match of the same
-        keywords), or None to find them in the item."""
+        keywords), or None to find them in the item. `text`: the item's text as `screen` of this
+        matcher normalised it, when known."""
         if not self._fields:  # no rules
             return []
         texts: dict[str, str] = {}
-        present = self._present(ann, self._fields, texts)
+        present = self._present(ann, self._fields, texts, text)
         triggered = self._triggered
         candidates: set[int] = set()
         for atoms in present.values():
@@ -445,11 +448,12 @@ class Matcher:
                 hits.append(Hit(hit.rule, hit.channel, hit.keywords, hit.mention, words))
         return hits
 
-    def screen(self, anns: Sequence[Announcement | Any]) -> list[bool]:
+    def screen(self, anns: Sequence[Announcement | Any], texts: list[str] | None = None) -> list[bool]:
         """Per announcement (or anything with its text fields): may `match` find anything? False
         only when it surely finds nothing (no form of a keyword that can trigger a rule is in its
         fields). Many texts are normalised and scanned in one call, several times cheaper per item
-        than `match`: re-matching a store matches only the items this lets through."""
+        than `match`: re-matching a store matches only the items this lets through. `texts`, when
+        given, gets each item's normalised text (for `match(text=...)`), or stays empty."""
         if not self._fields or (self._unanchored and self._regex_fields) or self._scan is None:
             return [bool(self._fields)] * len(anns)
         scan = self.__dict__.get("_trigger_scan")
@@ -459,14 +463,24 @@ class Matcher:
                      if not triggers.isdisjoint({*sure, *(a.id for a in (*self._check[form], *self._regex[form]))})]
             scan = self.__dict__["_trigger_scan"] = re.compile(trie_pattern(sorted(forms)) if forms else "(?!)")
         parts = []  # fields apart by NUL (no form holds one), items by SOH, as _present joins them
+        exact = True  # each item's text is what _present would normalise (no SOH had to go)
         for ann in anns:
             raws = [getattr(ann, f, None) or "" for f in self._fields]
-            parts.append("\0".join(r.replace("\0", " ").replace("\1", " ") for r in raws))
+            part = "\0".join(r.replace("\0", " ") if "\0" in r else r for r in raws)
+            if "\1" in part:
+                part, exact = part.replace("\1", " "), False
+            parts.append(part)
         text = normalize("\1".join(parts))
         starts = [m.start() for m in _SOH.finditer(text)]  # where each item after the first begins
         found = [False] * len(anns)
-        for m in scan.finditer(text):
-            found[bisect.bisect_left(starts, m.start())] = True
+        ends = [*starts, len(text)]
+        m = scan.search(text)
+        while m is not None:  # one search per item found: the rest of that item is skipped
+            k = bisect.bisect_left(starts, m.start())
+            found[k] = True
+            m = scan.search(text, ends[k] + 1) if k < len(starts) else None
+        if texts is not None and exact and len(starts) + 1 == len(anns):
+            texts.extend(text.split("\1"))
         return found
 
     def match_rule(self, name: str, ann: Announcement) -> Hit | None:
@@ -482,3 +496,8 @@ class Matcher:
     @property
     def rule_names(self) -> tuple[str, ...]:
         return tuple(c.rule.name for c in self._rules)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields some rule reads, in the order `screen` and `match` join them."""
+        return self._fields

@@ -152,8 +152,12 @@ def judge(how: Judgement, items: list[StoredItem], start: int, stop: int) -> lis
     for low in range(start, stop, SCREEN):
         part = items[low:min(low + SCREEN, stop)]
         maybe = [False] * len(part)
+        texts: list[str] = []  # normalised by a screen with the matcher's fields: not done twice
         for screen in how.screens:
-            maybe = [a or b for a, b in zip(maybe, screen.screen(part), strict=True)]
+            same = not texts and screen.fields == matcher.fields
+            maybe = [a or b for a, b in zip(maybe, screen.screen(part, texts if same else None), strict=True)]
+        if len(texts) != len(part):
+            texts = []
         for i, (item, may) in enumerate(zip(part, maybe, strict=True), low):
             stored = item.matches
             if not may and (complete or not stored or (recheck is not None and recheck.isdisjoint(stored))):
@@ -172,7 +176,8 @@ def judge(how: Judgement, items: list[StoredItem], start: int, stop: int) -> lis
                     kept.add(hit.rule)
                 return words
 
-            hits = matcher.match(item.ann, known if stored else None)
+            # the stored item has the text fields (and source) match reads: no Announcement needed
+            hits = matcher.match(item, known if stored else None, texts[i - low] if texts else None)  # type: ignore[arg-type]
             if not hits and not stored:
                 continue
             changed = not _same(stored, hits, kept)
