@@ -349,3 +349,56 @@ def test_an_edit_that_decides_alike_rewrites_no_stored_match(tmp_path):
                     Rule("bio", any=("바이오",), none=("모집취소",)))
     report = apply_rules(store, edited, NOW)
     assert report is not None and (report.checked, report.changed) == (3, 0)
+
+
+FORKED_READING = """
+import os, sys, threading
+from pathlib import Path
+from tests import test_rematch as t
+from watcher import rematch
+from watcher.models import Rule
+from watcher.store import Store
+
+folder = Path(sys.argv[1])
+before = t.config(Rule("zones", any=("특구",)), Rule("bio", any=("바이오",)))
+after = t.config(Rule("zones", any=("특구", "의료")), Rule("bio", any=("바이오", "실증"), none=("모집",)))
+words = ["특구", "바이오", "의료", "공고", "실증", "모집"]
+results = []
+for name in ("forked", "here"):
+    store = Store(folder / f"{name}.db")
+    t.apply_rules(store, before, t.NOW)
+    t.ingest(store, before, *(t.ann(str(i), f"{words[i % 6]} {words[i // 6 % 6]} {i}") for i in range(300)))
+    results.append(store)
+rematch.PARALLEL_MIN = 10
+plan_part = rematch._plan_part
+
+def noted(part):  # each worker notes the process it ran in and the rows it read
+    rewrites, read = plan_part(part)
+    (folder / f"reader_{os.getpid()}_{part.low}_{read}").touch()
+    return rewrites, read
+
+rematch._plan_part = noted
+forked = t.apply_rules(results[0], after, t.NOW)
+alive = threading.Event()
+thread = threading.Thread(target=alive.wait)
+thread.start()  # a second thread: nothing is forked, the rows are read here
+here = t.apply_rules(results[1], after, t.NOW)
+alive.set()
+assert (forked.checked, forked.changed, forked.alerts_queued) == (here.checked, here.changed, here.alerts_queued)
+assert forked.checked == 300 and forked.changed > 50, forked
+q = "SELECT source, id, rule, channel, keywords, words FROM matches ORDER BY source, id, rule"
+assert results[0].conn.execute(q).fetchall() == results[1].conn.execute(q).fetchall(), "matches differ"
+q = "SELECT key, channel, rules, status FROM alerts ORDER BY key, channel"
+assert results[0].conn.execute(q).fetchall() == results[1].conn.execute(q).fetchall(), "alerts differ"
+print(os.getpid())
+"""
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_workers_reading_their_own_part_of_the_window_apply_an_edit_as_one_process_does(tmp_path):
+    done = subprocess.run([sys.executable, "-c", FORKED_READING, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    ran = [p.name.split("_") for p in tmp_path.glob("reader_*")]
+    assert len({pid for _, pid, _, _ in ran}) >= 2 and done.stdout.strip() not in {pid for _, pid, _, _ in ran}
+    assert sum(int(read) for *_, read in ran) == 300  # the parts cover the window once

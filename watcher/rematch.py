@@ -39,7 +39,7 @@ from .match import Matcher, Words, keyword_identity
 from .models import Config, Hit, Rule, RuleSet
 from .rulediff import definitions, reach
 from .store import KST, keywords_json, match_columns
-from .store_rematch import Rewrite, StoredItem, StoredMatch
+from .store_rematch import Rewrite, StoredItem, StoredMatch, Window, read_rows
 
 if TYPE_CHECKING:
     from .store import Store
@@ -228,9 +228,58 @@ def plan(how: Judgement, items: list[StoredItem]) -> tuple[list[Rewrite], int]:
     """The rewrites of stored items (with their stored matches of the rules `how` applies) ->
     (rewrites worth writing, items checked). No I/O. A rewrite is worth writing when its matches
     changed or its hits may be alerted."""
-    rewrites = [Rewrite(items[i], items[i].ann, hits, items[i].matches, changed, earned)
-                for i, hits, changed, earned in judge_all(how, items)]
-    return rewrites, len(items)
+    return _rewrites(items, judge_all(how, items)), len(items)
+
+
+def _rewrites(items: list[StoredItem], verdicts: list[Verdict]) -> list[Rewrite]:
+    return [Rewrite(items[i].ann, hits, items[i].matches, changed, earned) for i, hits, changed, earned in verdicts]
+
+
+_reading: tuple[Judgement, str] | None = None  # what forked readers judge, and the database they read
+
+
+def plan_window(how: Judgement, store: Store, window: Window) -> tuple[list[Rewrite], int]:
+    """plan() over the stored announcements of `window`. When they are many and workers may be
+    forked (see judge_all), each worker reads its own part of the window (its own connection, in
+    parallel) and sends back only the rewrites; else the rows are read here."""
+    global _reading
+    cores = min(4, os.cpu_count() or 1)
+    if (window.size < PARALLEL_MIN or cores < 2 or threading.active_count() > 1 or store.conn.in_transaction
+            or str(store.path) == ":memory:"):
+        return plan(how, read_rows(store.conn, window))
+    import multiprocessing  # here: an unchanged-rules run never pays for it
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return plan(how, read_rows(store.conn, window))
+    for m in (how.matcher, *how.screens):
+        m.screen([])  # compiles each once here (with its screen), not in every worker
+    parts = window.parts(store.conn, 2 * cores)
+    _reading = (how, str(store.path))
+    try:  # forked while this process holds no lock on the database (no transaction, no open cursor)
+        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
+                                 initargs=(os.getpid(),)) as pool:
+            done = list(pool.map(_plan_part, parts))
+    finally:
+        _reading = None
+    return [rw for rewrites, _ in done for rw in rewrites], sum(n for _, n in done)
+
+
+def _plan_part(part: Window) -> tuple[list[Rewrite], int]:
+    """In a forked worker: read one part of the window on a connection of its own, and judge it."""
+    import sqlite3
+
+    from .limits import busy_timeout_ms
+
+    assert _reading is not None
+    how, path = _reading
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+        items = read_rows(conn, part)
+    finally:
+        conn.close()
+    return _rewrites(items, judge(how, items, 0, len(items))), len(items)
 
 
 def judgement(rules: RuleSet, stored: str | None, new_print: str, matcher: Matcher | None = None
@@ -299,12 +348,13 @@ def _apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher |
     today = now.astimezone(KST).date() if now.tzinfo else now.date()
     before = max_age_only(stored, new_print)
     if before is None:
-        items = store.rematch_rows(oldest, today.isoformat(), None if how.read is None else set(how.read))
+        window = Window.of(store.conn, oldest, today.isoformat(), how.read)
+        rewrites, checked = plan_window(how, store, window)
     elif before < config.rules.max_age:  # the items the longer max_age brings in, under every rule
-        items = store.rematch_rows(oldest, today.isoformat(), None, int((now - timedelta(seconds=before)).timestamp()))
+        newest = int((now - timedelta(seconds=before)).timestamp())
+        rewrites, checked = plan_window(how, store, Window.of(store.conn, oldest, today.isoformat(), None, newest))
     else:  # a shorter max_age: what stays inside is up to date
-        items = []
-    rewrites, checked = plan(how, items)
+        rewrites, checked = [], 0
     queued = store.apply_rematch(rewrites, now, new_print, config.rules_text)
     changed = sum(rw.changed for rw in rewrites)
     return RematchReport(checked, changed, queued, time.perf_counter() - started)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -60,10 +60,9 @@ class StoredItem(NamedTuple):
 class Rewrite:
     """What a re-match does for one announcement."""
 
-    item: StoredItem
-    ann: Announcement  # item.ann
+    ann: Announcement  # the stored announcement
     hits: list[Hit]  # the hits of the rules applied again
-    old: dict[str, StoredMatch]  # the stored matches those hits replace (rule -> match): item.matches
+    old: dict[str, StoredMatch]  # the stored matches those hits replace (rule -> match)
     changed: bool  # `old` differs from `hits`: rewrite them
     earned: bool  # its hits may be alerted (StoredItem.alertable)
 
@@ -92,55 +91,10 @@ class RematchStore:
     def rematch_rows(self, oldest: int, today: str, rules: set[str] | None = None, newest: int | None = None
                      ) -> list[StoredItem]:
         """Stored announcements whose sort time is `oldest` (epoch seconds) or later (and before
-        `newest`, when given), newest first, each with its stored matches of `rules` (None: of every
+        `newest`, when given), by docid, each with its stored matches of `rules` (None: of every
         rule) and what decides whether it may be alerted (`today`: the Korea-time date). A window
         holding much of the table is read in one pass over it (faster than the docid index then)."""
-        from .store import sort_time
-
-        conn = self.conn
-        high = fts.ideal_docid(oldest)  # a docid is at or below its ideal (a busy second spills below)
-        edge = -1 if newest is None else fts.ideal_docid(newest)
-        low = edge - 86_400  # a row a day below its ideal docid is not expected: the search may stop there
-        inside = conn.execute("SELECT count(*) FROM announcements WHERE docid <= ? AND docid > ?",
-                              (high, low)).fetchone()[0]
-        wide = 3 * inside > conn.execute("SELECT count(*) FROM announcements").fetchone()[0]
-        matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
-        some = json.dumps(sorted(rules or ()))
-        few = wide and rules is not None and 3 * conn.execute(  # the rules' matches are few: by index
-            "SELECT count(*) FROM matches WHERE rule IN (SELECT value FROM json_each(?))", (some,)).fetchone()[0] \
-            < conn.execute("SELECT count(*) FROM matches").fetchone()[0]
-        if wide and not few:  # one pass over the table, the rules picked here (an index would jump around)
-            cursor = conn.execute("SELECT source, id, rule, channel, keywords, words FROM matches")
-            if rules is not None:
-                cursor = (row for row in cursor if row[2] in rules)  # type: ignore[assignment]
-        elif rules is not None:
-            cursor = conn.execute(
-                "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM matches m WHERE m.rule IN "
-                "(SELECT value FROM json_each(?)) AND m.docid <= ? AND m.docid > ?", (some, high, low))
-        else:
-            cursor = conn.execute(
-                "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM announcements a "
-                "JOIN matches m ON m.source = a.source AND m.id = a.id WHERE a.docid <= ? AND a.docid > ?",
-                (high, low))
-        for source, ann_id, rule, channel, keywords, words in cursor:
-            matches.setdefault((source, ann_id), {})[rule] = (channel, keywords, words)
-        windows = {source: (oldest, first or "", today)
-                   for source, first in conn.execute("SELECT id, first_polled FROM sources")}
-        cursor = conn.execute(
-            "SELECT source, id, title, link, canonical, coalesce(summary, ''), published, deadline, agency, "
-            f"first_seen, docid FROM announcements {'NOT INDEXED ' if wide else ''}WHERE docid <= ? AND docid > ?",
-            (high, low))
-        sure = high - 86_400  # a docid a day below the edge cannot be a spilled older row: skip the check
-        none = (oldest, "", today)
-        items: list[StoredItem] = []
-        for row in cursor:
-            if row[10] > sure or row[10] <= edge:  # near an edge: its sort time decides
-                when = fts.sort_seconds(sort_time(row[6], row[9])) or 0
-                if when < oldest or (newest is not None and when >= newest):
-                    continue
-            items.append(StoredItem(*row, matches.get((row[0], row[1]), {}), windows.get(row[0], none)))
-        items.sort(key=_docid)
-        return items
+        return read_rows(self.conn, Window.of(self.conn, oldest, today, rules, newest))
 
     def apply_rematch(self, rewrites: list[Rewrite], now: datetime, fingerprint: str,
                       text: str | None) -> int:
@@ -174,3 +128,88 @@ class RematchStore:
 
 def _docid(item: StoredItem) -> int:
     return item.docid
+
+
+@dataclass(frozen=True)
+class Window:
+    """What `read_rows` reads: the announcements of a time window (see RematchStore.rematch_rows),
+    as docid bounds (low, high], and how to read them (`wide`: one pass over the tables, `few`:
+    the rules' matches by index)."""
+
+    oldest: int
+    today: str
+    rules: frozenset[str] | None
+    newest: int | None
+    high: int
+    low: int
+    wide: bool
+    few: bool
+    size: int  # announcements within the docid bounds (a few more than the window may hold)
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection, oldest: int, today: str, rules: set[str] | frozenset[str] | None,
+           newest: int | None = None) -> Window:
+        high = fts.ideal_docid(oldest)  # a docid is at or below its ideal (a busy second spills below)
+        edge = -1 if newest is None else fts.ideal_docid(newest)
+        low = edge - 86_400  # a row a day below its ideal docid is not expected: the search may stop there
+        inside = conn.execute("SELECT count(*) FROM announcements WHERE docid <= ? AND docid > ?",
+                              (high, low)).fetchone()[0]
+        wide = 3 * inside > conn.execute("SELECT count(*) FROM announcements").fetchone()[0]
+        few = wide and rules is not None and 3 * conn.execute(  # the rules' matches are few: by index
+            "SELECT count(*) FROM matches WHERE rule IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(rules)),)).fetchone()[0] < conn.execute("SELECT count(*) FROM matches").fetchone()[0]
+        return cls(oldest, today, None if rules is None else frozenset(rules), newest, high, low, wide, few, inside)
+
+    def parts(self, conn: sqlite3.Connection, n: int) -> list[Window]:
+        """The window cut in `n` docid ranges of about as many announcements each."""
+        cuts = [self.low]
+        for k in range(1, n):
+            row = conn.execute("SELECT docid FROM announcements WHERE docid <= ? AND docid > ? ORDER BY docid "
+                               "LIMIT 1 OFFSET ?", (self.high, self.low, k * self.size // n)).fetchone()
+            if row is not None and row[0] - 1 > cuts[-1]:
+                cuts.append(row[0] - 1)
+        cuts.append(self.high)
+        return [replace(self, low=lo, high=hi) for lo, hi in zip(cuts, cuts[1:], strict=False)]
+
+
+def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
+    """The stored announcements of `w` (see RematchStore.rematch_rows), by docid."""
+    from .store import sort_time
+
+    oldest, newest, high, low, rules = w.oldest, w.newest, w.high, w.low, w.rules
+    edge = -1 if newest is None else fts.ideal_docid(newest)
+    matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
+    some = json.dumps(sorted(rules or ()))
+    if w.wide and not w.few:  # one pass over the table, the rules picked here (an index would jump around)
+        cursor = conn.execute("SELECT source, id, rule, channel, keywords, words FROM matches NOT INDEXED "
+                              "WHERE docid <= ? AND docid > ?", (high, low))
+        if rules is not None:
+            cursor = (row for row in cursor if row[2] in rules)  # type: ignore[assignment]
+    elif rules is not None:
+        cursor = conn.execute(
+            "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM matches m WHERE m.rule IN "
+            "(SELECT value FROM json_each(?)) AND m.docid <= ? AND m.docid > ?", (some, high, low))
+    else:
+        cursor = conn.execute(
+            "SELECT m.source, m.id, m.rule, m.channel, m.keywords, m.words FROM announcements a "
+            "JOIN matches m ON m.source = a.source AND m.id = a.id WHERE a.docid <= ? AND a.docid > ?",
+            (high, low))
+    for source, ann_id, rule, channel, keywords, words in cursor:
+        matches.setdefault((source, ann_id), {})[rule] = (channel, keywords, words)
+    windows = {source: (oldest, first or "", w.today)
+               for source, first in conn.execute("SELECT id, first_polled FROM sources")}
+    cursor = conn.execute(
+        "SELECT source, id, title, link, canonical, coalesce(summary, ''), published, deadline, agency, "
+        f"first_seen, docid FROM announcements {'NOT INDEXED ' if w.wide else ''}WHERE docid <= ? AND docid > ?",
+        (high, low))
+    sure = fts.ideal_docid(oldest) - 86_400  # a docid a day below the edge cannot be a spilled older row
+    none = (oldest, "", w.today)
+    items: list[StoredItem] = []
+    for row in cursor:
+        if row[10] > sure or row[10] <= edge:  # near an edge: its sort time decides
+            when = fts.sort_seconds(sort_time(row[6], row[9])) or 0
+            if when < oldest or (newest is not None and when >= newest):
+                continue
+        items.append(StoredItem(*row, matches.get((row[0], row[1]), {}), windows.get(row[0], none)))
+    items.sort(key=_docid)
+    return items
