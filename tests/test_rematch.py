@@ -304,6 +304,7 @@ from tests import test_rematch as t
 from watcher import rematch
 from watcher.models import Rule
 from watcher.store import Store
+from watcher.store_rematch import Window, read_rows
 
 folder = Path(sys.argv[1])
 store = Store(folder / "w.db")
@@ -314,7 +315,7 @@ t.ingest(store, before, *(t.ann(str(i), f"{words[i % 6]} {words[i // 6 % 6]} {i}
 after = t.config(Rule("zones", any=("특구", "의료")), Rule("bio", any=("바이오",), none=("모집",)))
 how = rematch.judgement(after.rules, store.meta_value("rules_fingerprint"), rematch.fingerprint(after.rules))
 assert how is not None and not how.complete  # one keyword added, one exclusion added
-items = store.rematch_rows(0, "2026-11-20", {"zones", "bio"})
+items = read_rows(store.conn, Window.of(store.conn, 0, "2026-11-20", {"zones", "bio"}))
 rematch.PARALLEL_MIN, rematch.SCREEN = 10, 7  # chunks that do not fall on the workers' bounds
 judge_range = rematch._judge_range
 
@@ -330,14 +331,20 @@ print(os.getpid())
 """
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
-def test_judging_in_forked_workers_gives_the_verdicts_of_one_process(tmp_path):
-    # a fresh process: the workers are forked only from a process with one thread
-    done = subprocess.run([sys.executable, "-c", FORKED_JUDGING, str(tmp_path)], capture_output=True, text=True,
+def in_fresh_process(script: str, folder: Path) -> str:
+    """Run `script` with `folder` as its argument in a fresh interpreter (workers are forked only
+    from a process with one thread); -> the pid it printed."""
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True,
                           timeout=120, cwd=Path(__file__).resolve().parent.parent)
     assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_judging_in_forked_workers_gives_the_verdicts_of_one_process(tmp_path):
+    pid = in_fresh_process(FORKED_JUDGING, tmp_path)
     ran = [p.name.split("-")[1] for p in tmp_path.glob("worker-*")]
-    assert len(ran) >= 2 and done.stdout.strip() not in ran
+    assert len(ran) >= 2 and pid not in ran
 
 
 def test_an_edit_that_decides_alike_rewrites_no_stored_match(tmp_path):
@@ -355,6 +362,7 @@ FORKED_READING = """
 import os, sys, threading
 from pathlib import Path
 from tests import test_rematch as t
+from tests.test_rulediff import matches, queued
 from watcher import rematch
 from watcher.models import Rule
 from watcher.store import Store
@@ -386,19 +394,16 @@ here = t.apply_rules(results[1], after, t.NOW)
 alive.set()
 assert (forked.checked, forked.changed, forked.alerts_queued) == (here.checked, here.changed, here.alerts_queued)
 assert forked.checked == 300 and forked.changed > 50, forked
-q = "SELECT source, id, rule, channel, keywords, words FROM matches ORDER BY source, id, rule"
-assert results[0].conn.execute(q).fetchall() == results[1].conn.execute(q).fetchall(), "matches differ"
-q = "SELECT key, channel, rules, status FROM alerts ORDER BY key, channel"
-assert results[0].conn.execute(q).fetchall() == results[1].conn.execute(q).fetchall(), "alerts differ"
+assert matches(results[0]) == matches(results[1]), "matches differ"
+assert queued(results[0]) == queued(results[1]), "alerts differ"
 print(os.getpid())
 """
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
 def test_workers_reading_their_own_part_of_the_window_apply_an_edit_as_one_process_does(tmp_path):
-    done = subprocess.run([sys.executable, "-c", FORKED_READING, str(tmp_path)], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
-    assert done.returncode == 0, done.stderr
+    pid = in_fresh_process(FORKED_READING, tmp_path)
     ran = [p.name.split("_") for p in tmp_path.glob("reader_*")]
-    assert len({pid for _, pid, _, _ in ran}) >= 2 and done.stdout.strip() not in {pid for _, pid, _, _ in ran}
+    workers = {worker for _, worker, _, _ in ran}
+    assert len(workers) >= 2 and pid not in workers
     assert sum(int(read) for *_, read in ran) == 300  # the parts cover the window once

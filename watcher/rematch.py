@@ -30,6 +30,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -198,28 +199,44 @@ def _judge_range(bounds: tuple[int, int]) -> list[Verdict]:
     return judge(*_pool, *bounds)
 
 
-def judge_all(how: Judgement, items: list[StoredItem]) -> list[Verdict]:
-    """judge() over all items: in forked processes, one per core (each reads the items from the
-    memory it was forked with; only verdicts come back), when there are many and this process has
-    no other thread (forking copies no lock then); else here."""
-    global _pool
-    cores = min(4, os.cpu_count() or 1)
-    if len(items) < PARALLEL_MIN or cores < 2 or threading.active_count() > 1:
-        return judge(how, items, 0, len(items))
+def _cores() -> int:
+    return min(4, os.cpu_count() or 1)
+
+
+def _may_fork(size: int) -> bool:
+    """Are `size` items worth forking workers for, and may this process fork? Only from a process
+    with no other thread (forking copies no lock then), with a fork start method."""
+    if size < PARALLEL_MIN or _cores() < 2 or threading.active_count() > 1:
+        return False
     import multiprocessing  # here: an unchanged-rules run never pays for it
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _fan_out(how: Judgement, work: Callable[[Any], Any], parts: list[Any]) -> list[Any]:
+    """work(part) for each part, in forked workers, one per core. `how`'s matchers are compiled
+    here first, so every worker inherits one build; what work reads is set before the call."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return judge(how, items, 0, len(items))
     for m in (how.matcher, *how.screens):
         m.screen([])  # compiles each once here (with its screen), not in every worker
-    step = -(-len(items) // (2 * cores))
+    with ProcessPoolExecutor(_cores(), mp_context=multiprocessing.get_context("fork"), initializer=_init,
+                             initargs=(os.getpid(),)) as pool:
+        return list(pool.map(work, parts))
+
+
+def judge_all(how: Judgement, items: list[StoredItem]) -> list[Verdict]:
+    """judge() over all items: in forked processes, one per core (each reads the items from the
+    memory it was forked with; only verdicts come back), when _may_fork; else here."""
+    global _pool
+    if not _may_fork(len(items)):
+        return judge(how, items, 0, len(items))
+    step = -(-len(items) // (2 * _cores()))
     bounds = [(low, min(low + step, len(items))) for low in range(0, len(items), step)]
     _pool = (how, items)
     try:
-        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
-                                 initargs=(os.getpid(),)) as pool:
-            return [v for part in pool.map(_judge_range, bounds) for v in part]
+        return [v for part in _fan_out(how, _judge_range, bounds) for v in part]
     finally:
         _pool = None
 
@@ -240,26 +257,15 @@ _reading: tuple[Judgement, str] | None = None  # what forked readers judge, and 
 
 def plan_window(how: Judgement, store: Store, window: Window) -> tuple[list[Rewrite], int]:
     """plan() over the stored announcements of `window`. When they are many and workers may be
-    forked (see judge_all), each worker reads its own part of the window (its own connection, in
+    forked (_may_fork), each worker reads its own part of the window (its own connection, in
     parallel) and sends back only the rewrites; else the rows are read here."""
     global _reading
-    cores = min(4, os.cpu_count() or 1)
-    if (window.size < PARALLEL_MIN or cores < 2 or threading.active_count() > 1 or store.conn.in_transaction
-            or str(store.path) == ":memory:"):
+    if store.conn.in_transaction or str(store.path) == ":memory:" or not _may_fork(window.size):
         return plan(how, read_rows(store.conn, window))
-    import multiprocessing  # here: an unchanged-rules run never pays for it
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return plan(how, read_rows(store.conn, window))
-    for m in (how.matcher, *how.screens):
-        m.screen([])  # compiles each once here (with its screen), not in every worker
-    parts = window.parts(store.conn, 2 * cores)
+    parts = window.parts(store.conn, 2 * _cores())
     _reading = (how, str(store.path))
     try:  # forked while this process holds no lock on the database (no transaction, no open cursor)
-        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=_init,
-                                 initargs=(os.getpid(),)) as pool:
-            done = list(pool.map(_plan_part, parts))
+        done = _fan_out(how, _plan_part, parts)
     finally:
         _reading = None
     return [rw for rewrites, _ in done for rw in rewrites], sum(n for _, n in done)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .match import keyword_identity
 from .models import Rule, RuleSet
 
 Definition = dict[str, Any]  # JSON-ready
@@ -52,8 +53,6 @@ def definitions(rules: RuleSet) -> dict[str, Definition]:
 def definition(rule: Rule, groups: dict[str, list[str]]) -> Definition:
     """What `rule` decides, JSON-ready: keywords as written, fields, sources, channel, mention,
     and per keyword identity the identities of its synonyms (`groups`, see `_groups`)."""
-    from .match import keyword_identity
-
     words = {keyword_identity(w) for w in (*rule.any, *rule.all, *rule.none)}
     return {
         "any": list(rule.any), "all": list(rule.all), "none": list(rule.none), "fields": list(rule.fields),
@@ -64,8 +63,6 @@ def definition(rule: Rule, groups: dict[str, list[str]]) -> Definition:
 
 def _groups(rules: RuleSet) -> dict[str, list[str]]:
     """Identity -> sorted identities of every word in a synonym group with it (as Matcher reads them)."""
-    from .match import keyword_identity
-
     out: dict[str, set[str]] = {}
     for group in rules.synonyms:
         ids = {keyword_identity(w) for w in group}
@@ -90,22 +87,17 @@ def reach(old: Definition | None, new: Definition | None) -> Reach:
 
 
 def _compare(old: Definition, new: Definition) -> Reach:
-    from .match import keyword_identity
-
-    def ids(d: Definition, part: str) -> set[str]:
-        return {keyword_identity(w) for w in d[part]}
-
-    common = (ids(old, "any") | ids(old, "all") | ids(old, "none")) & (ids(new, "any") | ids(new, "all")
-                                                                       | ids(new, "none"))
+    was = {part: {keyword_identity(w) for w in old[part]} for part in ("any", "all", "none")}
+    now = {part: {keyword_identity(w) for w in new[part]} for part in ("any", "all", "none")}
+    common = set().union(*was.values()) & set().union(*now.values())
     same_words = (list(old["fields"]) == list(new["fields"])
                   and all(old["synonyms"].get(w) == new["synonyms"].get(w) for w in common))
-    widened = (not same_words or old["sources"] != new["sources"]
-               or not ids(old, "all") <= ids(new, "all") or not ids(old, "none") <= ids(new, "none")
-               or (bool(old["any"]) and not new["any"]))
+    widened = (not same_words or old["sources"] != new["sources"] or not was["all"] <= now["all"]
+               or not was["none"] <= now["none"] or (bool(old["any"]) and not new["any"]))
     if widened:
         return Reach(matters=True, everything=True, words_kept=same_words)
-    added = tuple(w for w in new["any"] if keyword_identity(w) not in ids(old, "any")) if old["any"] else ()
-    excluded = tuple(w for w in new["none"] if keyword_identity(w) not in ids(old, "none"))
+    added = tuple(w for w in new["any"] if keyword_identity(w) not in was["any"]) if old["any"] else ()
+    excluded = tuple(w for w in new["none"] if keyword_identity(w) not in was["none"])
     # keywords only added to `any` and `none`: a stored match holding none of them stays as it is
     only_added = ([w for w in new["any"] if w not in added] == list(old["any"])
                   and [w for w in new["none"] if w not in excluded] == list(old["none"])

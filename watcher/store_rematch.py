@@ -3,9 +3,10 @@
 `meta` keeps the rules in force: `rules_in_force` (the rules.yaml text last parsed by once/run,
 for `rules test --diff`) and `rules_fingerprint` (rematch.fingerprint: which rules' stored matches
 are stale).
-`rematch_rows` reads the announcements of a time window with their stored matches (of the rules
-applied again) in two statements; `apply_rematch` rewrites matches and queues alerts, with the new
-fingerprint, in one transaction: a crash leaves the old rules in force, to be applied again.
+`read_rows` reads the announcements of a time window (`Window`, or one docid part of it) with
+their stored matches (of the rules applied again) in two statements; `apply_rematch` rewrites
+matches and queues alerts, with the new fingerprint, in one transaction: a crash leaves the old
+rules in force, to be applied again.
 """
 
 from __future__ import annotations
@@ -88,14 +89,6 @@ class RematchStore:
             if text is not None:
                 self.set_meta("rules_in_force", text)
 
-    def rematch_rows(self, oldest: int, today: str, rules: set[str] | None = None, newest: int | None = None
-                     ) -> list[StoredItem]:
-        """Stored announcements whose sort time is `oldest` (epoch seconds) or later (and before
-        `newest`, when given), by docid, each with its stored matches of `rules` (None: of every
-        rule) and what decides whether it may be alerted (`today`: the Korea-time date). A window
-        holding much of the table is read in one pass over it (faster than the docid index then)."""
-        return read_rows(self.conn, Window.of(self.conn, oldest, today, rules, newest))
-
     def apply_rematch(self, rewrites: list[Rewrite], now: datetime, fingerprint: str,
                       text: str | None) -> int:
         """Write a re-match: the matches of each changed announcement become exactly its new hits,
@@ -132,9 +125,11 @@ def _docid(item: StoredItem) -> int:
 
 @dataclass(frozen=True)
 class Window:
-    """What `read_rows` reads: the announcements of a time window (see RematchStore.rematch_rows),
-    as docid bounds (low, high], and how to read them (`wide`: one pass over the tables, `few`:
-    the rules' matches by index)."""
+    """What `read_rows` reads: the stored announcements whose sort time is `oldest` (epoch seconds)
+    or later (and before `newest`, when given), each with its stored matches of `rules` (None: of
+    every rule) and what decides whether it may be alerted (`today`: the Korea-time date); as docid
+    bounds (low, high], and how to read them (`wide`: a window holding much of the table is read in
+    one pass over it, faster than the docid index then; `few`: the rules' matches by index)."""
 
     oldest: int
     today: str
@@ -173,7 +168,7 @@ class Window:
 
 
 def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
-    """The stored announcements of `w` (see RematchStore.rematch_rows), by docid."""
+    """The stored announcements of `w` (see Window), by docid."""
     from .store import sort_time
 
     oldest, newest, high, low, rules = w.oldest, w.newest, w.high, w.low, w.rules
