@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -70,6 +72,19 @@ def test_an_expired_claim_is_taken_over_and_sent_again_only_once(tmp_path):
     assert store.claim(alert, NOW + timedelta(minutes=2), lease=60)  # the next sender dies too
     store.take_over_expired(NOW + timedelta(minutes=4))
     assert statuses(store) == ["sent"]  # a third post would be a second repeat
+
+
+def test_a_claim_of_a_dead_process_on_this_host_is_taken_over_before_its_lease_ends(tmp_path):
+    store = queued(tmp_path, 1)
+    alert = ids(store)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid now names no process (a killed `once`)
+    assert store.claim(alert, NOW, lease=3600)
+    store.conn.execute("UPDATE alerts SET claimed_by = ?", (f"{socket.gethostname()}:{dead.pid}",))
+    [gone] = store.take_over_expired(NOW + timedelta(seconds=1))
+    assert gone.endswith(f":{dead.pid}") and statuses(store) == ["pending"]
+    assert store.claim(alert, NOW, lease=3600)  # a live claimant (this process) keeps its claim
+    assert store.take_over_expired(NOW + timedelta(seconds=1)) == [] and statuses(store) == ["sending"]
 
 
 def test_an_unanswered_send_is_repeated_once_then_counted_as_sent(tmp_path):

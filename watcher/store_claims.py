@@ -33,6 +33,21 @@ def claimant() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def alive(holder: str) -> bool:
+    """Whether the process of a claim `host:pid` may still be sending: True unless it ran on this
+    host and no process with its pid exists any more."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by another user
+    return True
+
+
 def migrate(db: Any) -> None:
     """Migration 0007_claims: the claim of an alert being sent, and its count of unknown fates."""
     conn = db.conn
@@ -73,23 +88,29 @@ class ClaimStore:
         )
 
     def take_over_expired(self, now: datetime) -> list[str]:
-        """Claims whose lease ran out (their process died or hung): their alerts become pending
-        again with one more doubt, or count as sent at the second. -> the claimants taken over."""
+        """Claims whose lease ran out (their process died or hung), and claims of a process on this
+        host that is no longer alive (killed mid-send: no need to wait for its lease): their alerts
+        become pending again with one more doubt, or count as sent at the second.
+        -> the claimants taken over."""
         stamp = _iso(now)
-        expired = "SELECT DISTINCT claimed_by FROM alerts WHERE status = 'sending' AND claimed_until <= ?"
-        if not self.conn.execute(expired, (stamp,)).fetchone():  # type: ignore[attr-defined]
+        holders = "SELECT DISTINCT claimed_by, claimed_until <= ? FROM alerts WHERE status = 'sending'"
+        found = self.conn.execute(holders, (stamp,)).fetchall()  # type: ignore[attr-defined]
+        if not found:
             return []  # the usual case: no write, no lock taken
+        gone = sorted({str(who) for who, expired in found if expired or not alive(str(who))})
+        if not gone:
+            return []
         with self.transaction() as conn:  # type: ignore[attr-defined]
-            rows = conn.execute(expired, (stamp,)).fetchall()
+            taken = "status = 'sending' AND claimed_by IN (SELECT value FROM json_each(?))"
+            rows = conn.execute(f"SELECT DISTINCT claimed_by FROM alerts WHERE {taken}", (json.dumps(gone),)).fetchall()
             if rows:
                 conn.execute(
                     "UPDATE alerts SET doubts = doubts + 1, claimed_by = NULL, claimed_until = NULL, "
                     "status = CASE WHEN doubts + 1 >= ? THEN 'sent' ELSE 'pending' END, "
                     "sent_at = CASE WHEN doubts + 1 >= ? THEN ? ELSE sent_at END, "
                     "last_error = CASE WHEN doubts + 1 >= ? THEN 'slack: sent twice without an answer; counted "
-                    "as sent' ELSE 'slack: its sender stopped mid-send; sent again once' END "
-                    "WHERE status = 'sending' AND claimed_until <= ?",
-                    (MAX_DOUBTS, MAX_DOUBTS, stamp, MAX_DOUBTS, stamp),
+                    f"as sent' ELSE 'slack: its sender stopped mid-send; sent again once' END WHERE {taken}",
+                    (MAX_DOUBTS, MAX_DOUBTS, stamp, MAX_DOUBTS, json.dumps(gone)),
                 )
         return [str(r[0]) for r in rows]
 
