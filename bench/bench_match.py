@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from watcher.match import Matcher  # noqa: E402
+from watcher.match.matcher import Matcher  # noqa: E402
 from watcher.models import Announcement, Rule, RuleSet  # noqa: E402
 
 # Topic vocabularies: the first words feed rules, all of them feed titles and summaries.

@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_match import make_announcements, make_rules  # noqa: E402
 
-from watcher.match import Matcher  # noqa: E402
+from watcher.match.matcher import Matcher  # noqa: E402
 from watcher.models import Config, RuleSet, Source  # noqa: E402
-from watcher.rematch import apply_rules  # noqa: E402
+from watcher.pipeline.rematch import apply_rules  # noqa: E402
 from watcher.store import KST, Store  # noqa: E402
 
 GOAL = 5.0

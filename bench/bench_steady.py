@@ -58,8 +58,8 @@ from bench_cycle import RULES, WATCHER, child_env, db_counts, write_sources  # n
 from feedgen import KST, FeedProcess  # noqa: E402
 
 from tests.slack_server import SlackServer  # noqa: E402
-from watcher.config import load_rules  # noqa: E402
-from watcher.match import Matcher  # noqa: E402
+from watcher.config.load import load_rules  # noqa: E402
+from watcher.match.matcher import Matcher  # noqa: E402
 from watcher.models import Announcement  # noqa: E402
 
 PER_HOST = 4  # watcher/run.py

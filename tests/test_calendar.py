@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from watcher.cli import cli
 from watcher.models import Announcement, Hit, Source
-from watcher.run import now_kst
+from watcher.pipeline.cycle import now_kst
 from watcher.store import Store
 from watcher.web import make_app
 

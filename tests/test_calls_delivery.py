@@ -15,9 +15,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.slack_server import SlackServer
-from watcher.deliver import SlackSender, deliver, make_sender
+from watcher.deliver.loop import SlackSender, deliver, make_sender
 from watcher.models import Announcement, Hit, Rule, RuleSet, Source
-from watcher.notify import KST
+from watcher.notify.messages import KST
 from watcher.store import Store
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=KST)

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from tests.desk_data import N, agency, deadline, fill_desk, title, write_config
 from watcher.cli import cli
 from watcher.desk import display_width
-from watcher.search import KST
+from watcher.store.search import KST
 
 NOW = datetime.now(KST)
 TODAY = NOW.date()

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from watcher.cli import cli
 from watcher.models import Announcement, Hit, Source
-from watcher.run import now_kst
+from watcher.pipeline.cycle import now_kst
 from watcher.store import Store
 
 

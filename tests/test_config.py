@@ -9,7 +9,7 @@ from textwrap import dedent
 
 import pytest
 
-from watcher.config import (
+from watcher.config.load import (
     check,
     config_fingerprint,
     load_config,
@@ -18,8 +18,8 @@ from watcher.config import (
     parse_duration,
     parse_size,
 )
+from watcher.config.yamlcheck import UnitMissing
 from watcher.errors import ConfigError
-from watcher.yamlcheck import UnitMissing
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_rules
+from watcher.config.load import load_rules
 from watcher.errors import ConfigError
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher import config as config_mod
+from watcher.config import load as config_mod
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "CONFIG.md"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.configcache import META_KEY, cache_key, load_cached
+from watcher.config.cache import META_KEY, cache_key, load_cached
 from watcher.errors import ConfigError
 from watcher.store import Store
 
@@ -76,8 +76,8 @@ def test_the_run_that_creates_the_database_leaves_the_config_for_the_next(tmp_pa
     the result, so the first run after it parses nothing either."""
     from click.testing import CliRunner
 
-    from watcher import config
     from watcher.cli import cli
+    from watcher.config import load as config
 
     sources, rules = files(tmp_path)
     sources.write_text("sources: []\n", encoding="utf-8")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import fill, fixture_text
-from watcher import run
-from watcher.config import load_config
-from watcher.deliver import ConsoleSender
+from watcher.config.load import load_config
+from watcher.deliver.loop import ConsoleSender
+from watcher.pipeline import cycle as run
 from watcher.store import Store
 
 RULES = "defaults:\n  channel: '#c'\nrules:\n  - name: all\n    any: [공고]\n"
@@ -57,8 +57,8 @@ def test_feeds_need_neither_feedparser_nor_beautifulsoup() -> None:
 
 def test_the_command_line_imports_only_what_a_cycle_needs() -> None:
     """`watcher once` with a cached config: no YAML parser, web desk, calendar or requests at start-up."""
-    code = ("import sys, watcher.cli, watcher.run; heavy = ('ruamel.yaml', 'requests', 'urllib3', 'watcher.cli_desk', "
-            "'watcher.cli_calendar', 'watcher.config', 'bs4', 'feedparser', 'lxml'); "
+    code = ("import sys, watcher.cli, watcher.pipeline.cycle; heavy = ('ruamel.yaml', 'requests', 'urllib3', "
+            "'watcher.cli.desk', 'watcher.cli.calendar', 'watcher.config.load', 'bs4', 'feedparser', 'lxml'); "
             "print(' '.join(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""

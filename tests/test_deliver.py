@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.slack_server import SlackServer
-from watcher.deliver import (
+from watcher.deliver.loop import (
     ConsoleSender,
     DeliveryReport,
     SlackSender,
@@ -30,7 +30,7 @@ from watcher.deliver import (
 )
 from watcher.errors import ConfigError
 from watcher.models import Announcement, Hit, Source
-from watcher.notify import KST
+from watcher.notify.messages import KST
 from watcher.store import Store
 
 NOW = datetime(2026, 8, 21, 10, 0, tzinfo=KST)

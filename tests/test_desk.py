@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_rules
+from watcher.config.load import load_rules
 from watcher.desk import display_width, mark, pad, query_words, snippet
 from watcher.store import Store
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from watcher.errors import FetchError
-from watcher.fetch import USER_AGENT, FetchState, fetch, make_session, retry_after_seconds, with_query
+from watcher.fetch.poll import USER_AGENT, FetchState, fetch, make_session, retry_after_seconds, with_query
 from watcher.models import Source
 
 

@@ -9,8 +9,8 @@ import zlib
 import pytest
 
 from watcher.errors import FetchError
-from watcher.fetch import fetch, make_session
-from watcher.httpclient import Session, _bypass, unquote_unreserved
+from watcher.fetch.httpclient import Session, _bypass, unquote_unreserved
+from watcher.fetch.poll import fetch, make_session
 from watcher.models import Source
 
 
@@ -32,7 +32,7 @@ def test_a_304_leaves_its_connection_reusable(feeds):
     feeds.set("/f", "<rss/>")
     session = make_session()
     first = fetch(session, feeds.source("/f"))
-    from watcher.fetch import FetchState
+    from watcher.fetch.poll import FetchState
 
     assert fetch(session, feeds.source("/f"), FetchState(first.etag, first.last_modified)).status == "not_modified"
     assert idle(session) == 1

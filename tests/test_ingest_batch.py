@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from watcher import search as fts
-from watcher.match import Matcher
+from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Hit, Rule, RuleSet, Source
+from watcher.pipeline.workers import ParsePool, parse_and_match
 from watcher.store import KST, Store
-from watcher.workers import ParsePool, parse_and_match
+from watcher.store import search as fts
 
 FEED = Path(__file__).parent / "fixtures" / "feeds" / "ntis-unRndRss.xml"
 NTIS = Source(id="ntis", url="https://www.ntis.go.kr/rndgate/unRndRss.xml", name="NTIS")

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from watcher.links import absolute, canonical_link, is_script, link_from_script, make_id, script_args
+from watcher.parse.links import absolute, canonical_link, is_script, link_from_script, make_id, script_args
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from watcher.backtest import backtest, diff
 from watcher.errors import WatcherError
-from watcher.match import Matcher, keyword_problem, literal_pattern, normalize
+from watcher.match.matcher import Matcher, keyword_problem, literal_pattern, normalize
 from watcher.models import Announcement, Hit, Rule, RuleSet
+from watcher.pipeline.backtest import backtest, diff
 
 
 @dataclass
@@ -331,7 +331,7 @@ def _real_corpus() -> list[Announcement]:
 def test_screen_lets_through_every_real_item_the_shipped_rules_match() -> None:
     from pathlib import Path
 
-    from watcher.config import load_rules
+    from watcher.config.load import load_rules
 
     matcher = Matcher(load_rules(Path(__file__).parent.parent / "rules.yaml", None, env={}))
     anns = _real_corpus()

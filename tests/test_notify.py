@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from watcher.notify import KST, build_digest, build_message, build_ops, d_day, escape, safe_url
+from watcher.notify.messages import KST, build_digest, build_message, build_ops, d_day, escape, safe_url
 
 NOW = datetime(2026, 8, 21, 10, 0, tzinfo=KST)
 

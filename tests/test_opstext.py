@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from watcher.models import Source
-from watcher.opstext import config_rejected, source_down, source_up, what_to_check
+from watcher.notify.opstext import config_rejected, source_down, source_up, what_to_check
 
 SRC = Source(id="bizinfo", url="https://apis.data.go.kr/x", name="기업마당")
 

@@ -16,13 +16,13 @@ import pytest
 
 from tests.e2e import KST, Watcher
 from tests.feed_server import FeedServer
-from watcher.config import load_config
-from watcher.deliver import ConsoleSender
+from watcher.config.load import load_config
+from watcher.deliver.loop import ConsoleSender
 from watcher.errors import ConfigError
-from watcher.match import Matcher
+from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Config, Rule, RuleSet, Source
-from watcher.rematch import apply_rules, changed_rules, fingerprint
-from watcher.runner import Runner
+from watcher.pipeline.loop import Runner
+from watcher.pipeline.rematch import apply_rules, changed_rules, fingerprint
 from watcher.store import Store
 
 RULES = """\
@@ -301,10 +301,10 @@ FORKED_JUDGING = """
 import os, sys
 from pathlib import Path
 from tests import test_rematch as t
-from watcher import rematch
+from watcher.pipeline import rematch
 from watcher.models import Rule
 from watcher.store import Store
-from watcher.store_rematch import Window, read_rows
+from watcher.store.rematch import Window, read_rows
 
 folder = Path(sys.argv[1])
 store = Store(folder / "w.db")
@@ -363,7 +363,7 @@ import os, sys, threading
 from pathlib import Path
 from tests import test_rematch as t
 from tests.test_rulediff import matches, queued
-from watcher import rematch
+from watcher.pipeline import rematch
 from watcher.models import Rule
 from watcher.store import Store
 

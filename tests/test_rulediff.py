@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from watcher.config import load_rules
-from watcher.match import Matcher
+from watcher.config.load import load_rules
+from watcher.match.matcher import Matcher
+from watcher.match.rulediff import definition, definitions, reach
 from watcher.models import Announcement, Config, Rule, RuleSet, Source
-from watcher.rematch import apply_rules, fingerprint
-from watcher.rulediff import definition, definitions, reach
+from watcher.pipeline.rematch import apply_rules, fingerprint
 from watcher.store import KST, Store
 
 ROOT = Path(__file__).resolve().parent.parent

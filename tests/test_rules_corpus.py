@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from watcher.config import load_rules
-from watcher.match import Matcher
+from watcher.config.load import load_rules
+from watcher.match.matcher import Matcher
 from watcher.models import Announcement, RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from watcher import search as fts
 from watcher.errors import WatcherError
 from watcher.models import Announcement, Hit, Source
 from watcher.store import KST, Store, migrations
+from watcher.store import search as fts
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=KST)
 HOSTILE = ['"', '""', '"디지털', "AND", "OR", "NOT", "NEAR(", "NEAR(a b", "*", "-", "--", "^", ":", "(", ")",

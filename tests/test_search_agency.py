@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from watcher import search as fts
 from watcher.models import Announcement, Source
 from watcher.store import KST, Store, migrations
+from watcher.store import search as fts
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=KST)
 MAX_AGE = 14 * 86_400.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.shared import ROOT, real_capture
-from watcher.config import load_sources
+from watcher.config.load import load_sources
 from watcher.models import Source
 from watcher.parse import parse
 from watcher.parse.dates import deadline_from_text

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 from tests.feed_server import FeedServer
 from watcher.cli import cli
-from watcher.config import load_config
-from watcher.deliver import ConsoleSender
+from watcher.config.load import load_config
+from watcher.deliver.loop import ConsoleSender
 from watcher.health import poll_health
 from watcher.models import Announcement
-from watcher.run import run_once
-from watcher.runner import Runner
+from watcher.pipeline.cycle import run_once
+from watcher.pipeline.loop import Runner
 from watcher.store import KST, Store
 
 SOURCES = """\

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.e2e import KST, Watcher
-from watcher.notify import build_message
+from watcher.notify.messages import build_message
 from watcher.web import serve
 
 TITLE = "ㅇ 접수기간 안내 ㅣ ① 의료기기 실증… 공모 ㈜ＡＩ"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.textclean import clean, valid
+from watcher.parse.textclean import clean, valid
 
 
 @pytest.mark.parametrize(

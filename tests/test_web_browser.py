@@ -186,7 +186,7 @@ return {scroll: doc.scrollWidth, client: doc.clientWidth, inner: window.innerWid
 @pytest.fixture(scope="module")
 def desk_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from tests.desk_data import fill_desk, write_config
-    from watcher.config import load_config
+    from watcher.config.load import load_config
 
     folder = tmp_path_factory.mktemp("desk-browser")
     fill_desk(folder / "w.db", datetime.now(KST))

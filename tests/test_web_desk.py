@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from tests.desk_data import N, agency, deadline, fill_desk, title, write_config
-from watcher.config import load_config
-from watcher.search import KST
+from watcher.config.load import load_config
+from watcher.store.search import KST
 from watcher.web import make_app, make_web_server
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=KST)

@@ -25,7 +25,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from .deadlines import parse_day
+from watcher.deadlines import parse_day
 
 WINDOW_DAYS = 60
 MIN_FOLDED = 6

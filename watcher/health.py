@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from . import opstext
-from .models import Announcement, Config, Source
+from watcher.models import Announcement, Config, Source
+from watcher.notify import opstext
 
 KST = ZoneInfo("Asia/Seoul")
 FIELDS = ("title", "link", "published", "deadline", "agency")

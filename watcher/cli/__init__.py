@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import ConfigError, InputError, MissingDatabase, WatcherError, database_error
-from .models import Config
-from .termsafe import term
+from watcher.errors import ConfigError, InputError, MissingDatabase, WatcherError, database_error
+from watcher.models import Config
+from watcher.termsafe import term
 
 if TYPE_CHECKING:
-    from .store import Store
+    from watcher.store import Store
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = {  # option -> (environment variable, default)
@@ -56,7 +56,7 @@ class KstFormatter(logging.Formatter):
     """Log lines stamped in Korea time, like the data: `2026-12-02 06:30:00+09:00 INFO ...`."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        from .search import KST
+        from watcher.store.search import KST
 
         return datetime.fromtimestamp(record.created, KST).isoformat(sep=" ", timespec="seconds")
 
@@ -100,7 +100,7 @@ def setting(name: str) -> str:
 
 def _config() -> Any:
     """The config module (ruamel.yaml, validation): imported only by commands that parse the files."""
-    from . import config
+    from watcher.config import load as config
 
     return config
 
@@ -113,7 +113,7 @@ def load_with_store(validate: Callable[[Config], None] = lambda cfg: None) -> tu
     """`once` / `run`: the config, parsed again only when a file changed (watcher/configcache.py), and
     the store. A database that does not exist yet is created only once the config has passed
     `validate` (which raises for a bad command line)."""
-    from .configcache import keep, load_cached
+    from watcher.config.cache import keep, load_cached
 
     if not Path(setting("db")).exists():
         cfg = load()
@@ -129,7 +129,7 @@ def load_with_store(validate: Callable[[Config], None] = lambda cfg: None) -> tu
 
 
 def open_store() -> Store:
-    from .store import Store  # imported here to keep `watcher check` light
+    from watcher.store import Store  # imported here to keep `watcher check` light
 
     return Store(setting("db"))
 
@@ -154,7 +154,7 @@ def iso_day(value: str | None) -> str | None:
         day = date.fromisoformat(value.replace(".", "-"))
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date like 2026-11-01") from None
-    from .search import DAY_MAX, DAY_MIN
+    from watcher.store.search import DAY_MAX, DAY_MIN
 
     if not DAY_MIN <= day <= DAY_MAX:
         raise InputError(f"date {value} is out of range ({DAY_MIN} to {DAY_MAX})")
@@ -203,8 +203,7 @@ class RootGroup(Group):
     """The `watcher` group: commands kept in other modules are imported when one of them is run (or
     listed, or `.commands` is read), so `watcher once` does not pay for the web, calendar or YAML code."""
 
-    LAZY = {"calendar": "cli_calendar", "search": "cli_desk", "serve": "cli_desk", "slack": "cli_ops",
-            "sources": "cli_sources"}
+    LAZY = {"calendar": "calendar", "search": "desk", "serve": "desk", "slack": "ops", "sources": "sources"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._registered: dict[str, click.Command] = {}
@@ -285,8 +284,8 @@ def once(only: tuple[str, ...]) -> None:
 
     Example: watcher once --source ntis
     """
-    from .deliver import make_sender
-    from .run import run_once
+    from watcher.deliver.loop import make_sender
+    from watcher.pipeline.cycle import run_once
 
     def known_sources(cfg: Config) -> None:
         unknown = [s for s in only if cfg.source(s) is None]
@@ -312,8 +311,8 @@ def run() -> None:
 
     Example: WATCHER_DB=/data/watcher.db watcher run
     """
-    from .deliver import make_sender
-    from .runner import Runner
+    from watcher.deliver.loop import make_sender
+    from watcher.pipeline.loop import Runner
 
     cfg, store = load_with_store()
     sources_path, rules_path = setting("sources"), setting("rules")
@@ -351,9 +350,9 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
 
     Example: watcher rules test --rule medical-devices --since 2026-11-01
     """
-    from .backtest import backtest
-    from .backtest import diff as diff_rules
-    from .match import Matcher
+    from watcher.match.matcher import Matcher
+    from watcher.pipeline.backtest import backtest
+    from watcher.pipeline.backtest import diff as diff_rules
 
     cfg = load()
     if rule and rule not in {r.name for r in cfg.rules.rules}:
@@ -408,12 +407,12 @@ def status(as_json: bool, check: bool) -> None:
     Example: watcher status --json; watcher status --check || alert-me
     """
     if check:
-        from .cli_ops import status_check
+        from watcher.cli.ops import status_check
 
         sys.exit(status_check(load(), setting("db")))
     from datetime import datetime
 
-    from .health import KST, source_rows
+    from watcher.health import KST, source_rows
 
     cfg = load()
     store = open_existing_store()
@@ -449,7 +448,7 @@ def demo() -> None:
 
     Example: watcher demo
     """
-    from .demo import run_demo
+    from watcher.pipeline.demo import run_demo
 
     run_demo(setting("rules"))
 

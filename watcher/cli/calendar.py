@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from . import config as config_mod
-from .cli import command, setting
-from .errors import ConfigError, MissingDatabase
+from watcher.cli import command, setting
+from watcher.config import load as config_mod
+from watcher.errors import ConfigError, MissingDatabase
 
 
 def rule_names() -> list[str] | None:
@@ -30,8 +30,8 @@ def calendar(rule: str | None, open_only: bool) -> None:
     known = rule_names()
     if rule and known is not None and rule not in known:
         raise click.BadParameter(f"unknown rule '{rule}' (known: {', '.join(known) or 'none'})", param_hint="--rule")
-    from .ics import calendar_for
-    from .run import now_kst
+    from watcher.pipeline.cycle import now_kst
+    from watcher.web.calendar import calendar_for
 
     data = calendar_for(setting("db"), rule, open_only, now_kst())
     if data is None:

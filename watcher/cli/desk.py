@@ -15,10 +15,10 @@ from typing import Any
 
 import click
 
-from .cli import command, iso_day, load, open_existing_store, setting
-from .desk import DAY_MAX, DAY_MIN, SORTS, Query, display_width, pad
-from .errors import InputError, WatcherError
-from .termsafe import term
+from watcher.cli import command, iso_day, load, open_existing_store, setting
+from watcher.desk import DAY_MAX, DAY_MIN, SORTS, Query, display_width, pad
+from watcher.errors import InputError, WatcherError
+from watcher.termsafe import term
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def one_format(**flags: bool) -> str | None:
 
 def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
     """Two lines per row, columns aligned by display width (Korean characters count two)."""
-    from .notify import d_day
+    from watcher.notify.messages import d_day
 
     cells = []
     for row in rows:
@@ -99,8 +99,8 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
 
     Example: watcher search 특구 --since 2026-11-01 --open --sort deadline
     """
-    from .run import now_kst
-    from .web import exports
+    from watcher.pipeline.cycle import now_kst
+    from watcher.web import exports
 
     fmt = one_format(csv=as_csv, json=as_json, atom=as_atom)
     low, high = date_range(since, until)
@@ -152,9 +152,9 @@ def serve(host: str, port: int) -> None:
 
     Example: watcher serve --port 8080
     """
-    from .config import config_fingerprint, load_config
-    from .web import serve as serve_web
-    from .web.app import ReloadingConfig
+    from watcher.config.load import config_fingerprint, load_config
+    from watcher.web import serve as serve_web
+    from watcher.web.app import ReloadingConfig
 
     store = open_existing_store()  # migrates an existing database once; creates none
     store.close()

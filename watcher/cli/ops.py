@@ -12,17 +12,17 @@ from typing import Any
 
 import click
 
-from .cli import Group, cli, command, setting
-from .errors import ConfigError, DeliveryError
-from .models import Config
+from watcher.cli import Group, cli, command, setting
+from watcher.errors import ConfigError, DeliveryError
+from watcher.models import Config
 
 
 def status_check(config: Config, db_path: str) -> int:
     """Print why the watcher is unhealthy (one line each) or one `healthy:` line -> exit code."""
-    from . import opscheck
-    from .health import source_rows
-    from .run import now_kst
-    from .store_ops import open_readonly
+    from watcher.health import source_rows
+    from watcher.ops import check as opscheck
+    from watcher.pipeline.cycle import now_kst
+    from watcher.store.ops import open_readonly
 
     store = open_readonly(db_path)
     if store is None:
@@ -77,12 +77,12 @@ def hint(error: DeliveryError, channel: str, bot: str) -> str:
 
 
 def test_message(channel: str) -> dict[str, Any]:
-    from .run import now_kst
+    from watcher.pipeline.cycle import now_kst
 
     stamp = now_kst().strftime("%Y-%m-%d %H:%M")
     text = (f"gongmo-watcher 연결 테스트입니다. 이 메시지가 보이면 {channel} 채널로 공모 알림을 받을 수 있습니다. "
             f"({stamp} KST, {socket.gethostname()})")
-    from .notify import escape
+    from watcher.notify.messages import escape
 
     return {"text": escape(text)}
 
@@ -95,7 +95,7 @@ def _bot_name(env: dict[str, str]) -> str:
     try:
         from slack_sdk.web import WebClient
 
-        from .deliver import DEFAULT_API_URL, TIMEOUT
+        from watcher.deliver.loop import DEFAULT_API_URL, TIMEOUT
 
         base = (env.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
         client = WebClient(token=token, base_url=base.rstrip("/") + "/", timeout=int(TIMEOUT), retry_handlers=[])
@@ -127,8 +127,8 @@ def slack_test(channels: tuple[str, ...]) -> None:
 
     Example: SLACK_BOT_TOKEN=xoxb-... watcher slack test --channel '#gongmo'
     """
-    from .config import load_rules
-    from .deliver import ConsoleSender, make_sender
+    from watcher.config.load import load_rules
+    from watcher.deliver.loop import ConsoleSender, make_sender
 
     env = dict(os.environ)
     sender = make_sender(env)

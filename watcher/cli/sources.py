@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from .cli import CONTEXT, Group, cli, command, json_out, load, path_options
-from .errors import SourceError
-from .health import KST, poll_health
-from .models import Config, Source
+from watcher.cli import CONTEXT, Group, cli, command, json_out, load, path_options
+from watcher.errors import SourceError
+from watcher.health import KST, poll_health
+from watcher.models import Config, Source
 
 SHOWN = 20  # items printed per source in text output (--json has them all)
 
@@ -29,13 +29,13 @@ def sources() -> None:
 
 def _items(source: Source, config: Config, path: str | None) -> list[tuple[Any, list[Any]]]:
     """(announcement, hits) of one fetch (or of the saved file); raises SourceError."""
-    from .match import Matcher
-    from .workers import safe_parse_and_match
+    from watcher.match.matcher import Matcher
+    from watcher.pipeline.workers import safe_parse_and_match
 
     if path is not None:
         bodies, content_type, url = [Path(path).read_bytes()], None, source.url
     else:
-        from .fetch import fetch, make_session
+        from watcher.fetch.poll import fetch, make_session
 
         session = make_session(pool_size=1)
         try:

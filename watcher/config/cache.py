@@ -19,18 +19,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .models import Config
+from watcher import __version__
+from watcher.models import Config
 
 META_KEY = "config_cache"
 _VARIABLE = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_BUILDERS = ("config.py", "yamlcheck.py", "models.py")  # the code a cached Config depends on
+_BUILDERS = ("config/load.py", "config/yamlcheck.py", "models.py")  # the code a cached Config depends on
 
 
 def cache_key(paths: tuple[str | Path, ...], env: Mapping[str, str]) -> str | None:
     """What decides the parsed config; None when a file cannot be read (the parse will say why)."""
     digest = hashlib.sha256(__version__.encode())
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the watcher package
     for name in _BUILDERS:
         st = (here / name).stat()
         digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
@@ -60,7 +60,7 @@ def load_cached(sources_path: str | Path, rules_path: str | Path, store: Any,
                 config = None
             if isinstance(config, Config):
                 return config
-    from .config import load_config  # ruamel.yaml and validation only when something changed
+    from watcher.config.load import load_config  # ruamel.yaml and validation only when something changed
 
     config = load_config(sources_path, rules_path, env)
     keep(sources_path, rules_path, store, config, env, key)

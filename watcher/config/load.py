@@ -19,10 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from watcher.errors import ConfigError
-from watcher.match import keyword_problem
-from watcher.models import Config, Rule, RuleSet, Source
-from watcher.yamlcheck import (
+from watcher.config.yamlcheck import (
     VAR,
     Ctx,
     Env,
@@ -43,6 +40,9 @@ from watcher.yamlcheck import (
     str_items,
     suggest,
 )
+from watcher.errors import ConfigError
+from watcher.match.matcher import keyword_problem
+from watcher.models import Config, Rule, RuleSet, Source
 
 __all__ = ["check", "config_fingerprint", "load_config", "load_rules", "load_sources", "parse_duration", "parse_size"]
 

@@ -33,11 +33,11 @@ from http.client import HTTPException
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from urllib.error import URLError
 
-from . import threads
-from .errors import ConfigError, DeliveryError
-from .limits import env_seconds
-from .notify import alert_rules, build_message, build_ops, digest_parts
-from .termsafe import term
+from watcher.deliver import threads
+from watcher.errors import ConfigError, DeliveryError
+from watcher.notify.messages import alert_rules, build_message, build_ops, digest_parts
+from watcher.settings import env_seconds
+from watcher.termsafe import term
 
 if TYPE_CHECKING:  # slack_sdk is imported only when Slack is configured (start-up time)
     from slack_sdk.web import WebClient
@@ -468,7 +468,7 @@ def _durably(write: Callable[[], None], log: logging.Logger, patience: float | N
     waits the busy timeout); give up only near the claim's lease, which would let it be sent again."""
     import sqlite3
 
-    from .store_claims import lease_seconds
+    from watcher.store.outbox import lease_seconds
 
     deadline = time.monotonic() + (patience if patience is not None else lease_seconds() * 0.8)
     while True:

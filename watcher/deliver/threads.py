@@ -14,8 +14,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .deadlines import change_line, offset_text
-from .notify import build_change, build_copies, build_message, build_reminder, build_summary
+from watcher.deadlines import change_line, offset_text
+from watcher.notify.messages import build_change, build_copies, build_message, build_reminder, build_summary
 
 FOLLOW_UPS = frozenset({"copy", "change", "update", "remind"})
 OWN_KINDS = FOLLOW_UPS | {"summary"}

@@ -26,10 +26,10 @@ from datetime import UTC
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from . import __version__
-from .errors import FetchError
-from .httpclient import Response, Session, TooManyRedirects
-from .models import Source
+from watcher import __version__
+from watcher.errors import FetchError
+from watcher.fetch.httpclient import Response, Session, TooManyRedirects
+from watcher.models import Source
 
 USER_AGENT = f"gongmo-watcher/{__version__} (public-call watcher; polite polling)"
 CHUNK = 64 * 1024
@@ -263,7 +263,7 @@ def with_query(url: str, **params: str) -> str:
 
 def _more_pages(session: Session, source: Source, first: bytes) -> list[bytes]:
     """For APIs listing oldest first, the newest items sit on the last pages: fetch those too."""
-    from .parse.jsonapi import total_count
+    from watcher.parse.jsonapi import total_count
 
     paging = source.paging or {}
     if paging.get("order", "newest-first") != "oldest-first":

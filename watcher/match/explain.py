@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .models import Hit
+from watcher.models import Hit
 
 FIELD_NAMES = {"title": "제목", "summary": "요약", "agency": "기관", "link": "링크"}
 

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from watcher.match.scanner import regex_anchors, trie_pattern
 from watcher.models import Announcement, Hit, Rule, RuleSet
-from watcher.scanner import regex_anchors, trie_pattern
 
 FIELDS = ("title", "summary", "agency", "link")
 Words = tuple[tuple[str, str], ...]  # Hit.words: (field, text as published)

@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .match import keyword_identity
-from .models import Rule, RuleSet
+from watcher.match.matcher import keyword_identity
+from watcher.models import Rule, RuleSet
 
 Definition = dict[str, Any]  # JSON-ready
 

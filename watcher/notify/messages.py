@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .deadlines import d_day, deadline_order, is_urgent
-from .explain import hit_words
+from watcher.deadlines import d_day, deadline_order, is_urgent
+from watcher.match.explain import hit_words
 
 __all__ = ["KST", "build_digest", "build_message", "build_ops", "d_day", "digest_parts", "escape", "safe_url"]
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .models import Source
+from watcher.models import Source
 
 
 def kst(stamp: str | datetime | None) -> str:
     """A stored time -> `2026-12-01 09:30 KST`."""
     if stamp is None:
         return "?"
-    from .store import KST
+    from watcher.store import KST
 
     moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
     if moment.tzinfo is not None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .models import Config
+from watcher.models import Config
 
 if TYPE_CHECKING:
-    from .store_ops import OpsStore
+    from watcher.store.ops import OpsStore
 
 PENDING_LIMIT = timedelta(hours=1)
 
@@ -30,7 +30,7 @@ def kst(stamp: str | None) -> str:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
         return stamp
-    from .store import KST
+    from watcher.store import KST
 
     if moment.tzinfo is not None:
         moment = moment.astimezone(KST)

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
-from .models import Config
+from watcher.models import Config
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 
@@ -97,8 +97,8 @@ def state_family(states: list[dict[str, Any]]) -> Metric:
 def render_metrics(store_path: str | Path, now: datetime, config: Config | None = None) -> bytes:
     """The text of one scrape; with the config, the state of every configured source too. A missing
     database gives every family without samples."""
-    from .health import source_rows
-    from .store_ops import open_readonly
+    from watcher.health import source_rows
+    from watcher.store.ops import open_readonly
 
     store = open_readonly(store_path)
     empty: dict[str, list[tuple[Any, ...]]] = {

@@ -19,7 +19,7 @@ from watcher.parse.apierror import check_gateway_error
 from watcher.parse.fastfeed import ALIASES, Raw, read_entries
 from watcher.parse.item import announcements
 from watcher.parse.text import decode
-from watcher.textclean import markup_safe
+from watcher.parse.textclean import markup_safe
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ROOT_END = re.compile(r"</(?:rss|feed|rdf:RDF|RDF)\s*>")

@@ -18,11 +18,11 @@ from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
 from watcher.errors import ParseError
-from watcher.links import absolute, is_script, link_from_script
 from watcher.models import Announcement, Source
 from watcher.parse.item import FIELDS, announcements
+from watcher.parse.links import absolute, is_script, link_from_script
 from watcher.parse.text import decode
-from watcher.textclean import markup_safe
+from watcher.parse.textclean import markup_safe
 
 _ATTR = re.compile(r"^(?P<sel>.*?)\s*@(?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)\s*$", re.S)
 _DEFAULTS = {"title": "a", "link": "a@href"}

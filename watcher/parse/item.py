@@ -12,11 +12,11 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from watcher.links import absolute, canonical_link, make_id
 from watcher.models import Announcement, Source
 from watcher.parse.dates import deadline_from_text, parse_date, parse_period, to_date, to_iso
+from watcher.parse.links import absolute, canonical_link, make_id
 from watcher.parse.text import clean_text, html_to_text
-from watcher.textclean import valid
+from watcher.parse.textclean import valid
 
 log = logging.getLogger("watcher")
 

@@ -22,7 +22,7 @@ from watcher.models import Announcement, Source
 from watcher.parse.apierror import check_gateway_error, check_json_error
 from watcher.parse.item import announcements
 from watcher.parse.text import decode
-from watcher.textclean import markup_safe
+from watcher.parse.textclean import markup_safe
 
 _MISSING = object()
 

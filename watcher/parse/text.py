@@ -15,7 +15,7 @@ import re
 
 from lxml import etree
 
-from watcher.textclean import clean
+from watcher.parse.textclean import clean
 
 _KOREAN_LABELS = frozenset(
     {"euc-kr", "euc_kr", "euckr", "x-euc-kr", "ks_c_5601-1987", "ks_c_5601", "ksc5601", "ksc_5601",

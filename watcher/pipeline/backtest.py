@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from watcher.errors import WatcherError
-from watcher.explain import word_label
-from watcher.match import Matcher
+from watcher.match.explain import word_label
+from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Hit
 
 Row = dict[str, Any]

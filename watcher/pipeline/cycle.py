@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from . import opstext
-from .deliver import DeliveryReport, Sender, deliver
-from .errors import SourceError
-from .fetch import FetchResult, FetchState, fetch, make_session
-from .health import needs_full_read, poll_health
-from .httpclient import Session
-from .match import Matcher
-from .models import Config, Source
-from .rematch import RematchReport, apply_rules
-from .store import KST, Store
-from .workers import Items, ParsePool, safe_parse_and_match
+from watcher.deliver.loop import DeliveryReport, Sender, deliver
+from watcher.errors import SourceError
+from watcher.fetch.httpclient import Session
+from watcher.fetch.poll import FetchResult, FetchState, fetch, make_session
+from watcher.health import needs_full_read, poll_health
+from watcher.match.matcher import Matcher
+from watcher.models import Config, Source
+from watcher.notify import opstext
+from watcher.pipeline.rematch import RematchReport, apply_rules
+from watcher.pipeline.workers import Items, ParsePool, safe_parse_and_match
+from watcher.store import KST, Store
 
 log = logging.getLogger("watcher")
 PER_HOST = 4

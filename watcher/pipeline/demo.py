@@ -19,10 +19,10 @@ from pathlib import Path
 
 import click
 
-from .config import load_config
-from .deliver import make_sender
-from .run import now_kst, run_once
-from .store import Store
+from watcher.config.load import load_config
+from watcher.deliver.loop import make_sender
+from watcher.pipeline.cycle import now_kst, run_once
+from watcher.store import Store
 
 # path -> (bundled file, content type, encoding served)
 FILES = {

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 
 import schedule
 
-from . import opstext
-from .deliver import Sender, deliver
-from .errors import ConfigError, database_error
-from .health import backoff_delay
-from .models import Config
-from .run import Cycle, Polled, now_kst
-from .store import Store
+from watcher.deliver.loop import Sender, deliver
+from watcher.errors import ConfigError, database_error
+from watcher.health import backoff_delay
+from watcher.models import Config
+from watcher.notify import opstext
+from watcher.pipeline.cycle import Cycle, Polled, now_kst
+from watcher.store import Store
 
 log = logging.getLogger("watcher")
 ROUND_BACKOFF, ROUND_BACKOFF_MAX = 1.0, 60.0  # `run` after a failed round (locked or full database, ...)

@@ -36,14 +36,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .match import Matcher, Words, keyword_identity
-from .models import Config, Hit, Rule, RuleSet
-from .rulediff import definitions, reach
-from .store import KST, keywords_json, match_columns
-from .store_rematch import Rewrite, StoredItem, StoredMatch, Window, read_rows
+from watcher.match.matcher import Matcher, Words, keyword_identity
+from watcher.match.rulediff import definitions, reach
+from watcher.models import Config, Hit, Rule, RuleSet
+from watcher.store import KST, keywords_json, match_columns
+from watcher.store.rematch import Rewrite, StoredItem, StoredMatch, Window, read_rows
 
 if TYPE_CHECKING:
-    from .store import Store
+    from watcher.store import Store
 
 
 @dataclass
@@ -189,7 +189,7 @@ def judge(how: Judgement, items: list[StoredItem], start: int, stop: int) -> lis
 
 
 def _init(parent: int) -> None:
-    from .workers import die_with_parent
+    from watcher.pipeline.workers import die_with_parent
 
     die_with_parent(parent)  # a killed `once` / `run` leaves no worker behind
 
@@ -275,7 +275,7 @@ def _plan_part(part: Window) -> tuple[list[Rewrite], int]:
     """In a forked worker: read one part of the window on a connection of its own, and judge it."""
     import sqlite3
 
-    from .limits import busy_timeout_ms
+    from watcher.settings import busy_timeout_ms
 
     assert _reading is not None
     how, path = _reading

@@ -19,10 +19,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .errors import SourceError
-from .match import Matcher
-from .models import Announcement, Hit, Source
-from .search import IndexDoc, index_doc
+from watcher.errors import SourceError
+from watcher.match.matcher import Matcher
+from watcher.models import Announcement, Hit, Source
+from watcher.store.search import IndexDoc, index_doc
 
 if TYPE_CHECKING:  # multiprocessing and ctypes are imported only when workers are forked
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -37,7 +37,7 @@ def parse_and_match(source: Source, bodies: list[bytes], content_type: str | Non
                     matcher: Matcher) -> Items:
     """Every body of one poll -> unique announcements with their rule hits and search-index document
     (tokenising here, in a worker, leaves the main process only SQL to run). Raises SourceError."""
-    from .parse import parse  # heavy imports (lxml, bs4, feedparser) only when something is parsed
+    from watcher.parse import parse  # heavy imports (lxml, bs4, feedparser) only when something is parsed
 
     seen: dict[str, Announcement] = {}
     for body in bodies:
@@ -112,7 +112,7 @@ class ParsePool:
         self.executor: ProcessPoolExecutor | None = None
         if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
-        from .parse import parser
+        from watcher.parse import parser
 
         for kind in set(kinds):
             parser(kind)

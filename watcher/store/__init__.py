@@ -22,18 +22,18 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from . import search as fts
-from . import store_claims
-from .explain import rule_entry, words_json
-from .limits import busy_timeout_ms
-from .models import Announcement, Hit, Source
-from .store_calls import CallLinker, CallStore, calls_of
-from .store_calls import migrate as migrate_calls
-from .store_claims import ClaimStore
-from .store_desk import DeskStore
-from .store_health import HealthStore, alertable, first_poll_stamp, migrate_0005_health
-from .store_ops import HEARTBEAT_SQL, OpsStore
-from .store_rematch import RematchStore
+from watcher.match.explain import rule_entry, words_json
+from watcher.models import Announcement, Hit, Source
+from watcher.settings import busy_timeout_ms
+from watcher.store import outbox as store_claims
+from watcher.store import search as fts
+from watcher.store.calls import CallLinker, CallStore, calls_of
+from watcher.store.calls import migrate as migrate_calls
+from watcher.store.desk import DeskStore
+from watcher.store.ops import HEARTBEAT_SQL, OpsStore
+from watcher.store.outbox import ClaimStore
+from watcher.store.rematch import RematchStore
+from watcher.store.sources import HealthStore, alertable, first_poll_stamp, migrate_0005_health
 
 KST = fts.KST
 migrations = Migrations("gongmo-watcher")

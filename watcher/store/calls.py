@@ -28,12 +28,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import search as fts
-from .calls import fold_title, is_correction, same_call
-from .deadlines import changes, offset_label, parse_day, reminder_due, today_kst
+from watcher.calls import fold_title, is_correction, same_call
+from watcher.deadlines import changes, offset_label, parse_day, reminder_due, today_kst
+from watcher.store import search as fts
 
 if TYPE_CHECKING:
-    from .models import Announcement, Hit, RuleSet
+    from watcher.models import Announcement, Hit, RuleSet
 
 SUMMARY_DAYS = 7
 
@@ -186,7 +186,7 @@ class CallLinker:
             if kept is None:
                 self.conn.execute("UPDATE alerts SET key = ? WHERE id = ?", (into, alert_id))
                 continue
-            from .store import merge_rules  # the outbox's own rule merge
+            from watcher.store import merge_rules  # the outbox's own rule merge
 
             merged = merge_rules(json.loads(kept[1] or "[]"), json.loads(rules or "[]"))
             self.conn.execute("UPDATE alerts SET rules = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False),

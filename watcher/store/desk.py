@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 import sqlite_utils
 
-from . import search as fts
-from .desk import Page, Query
-from .errors import MissingDatabase
-from .explain import hit_words
+from watcher.desk import Page, Query
+from watcher.errors import MissingDatabase
+from watcher.match.explain import hit_words
+from watcher.store import search as fts
 
 _COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadline, a.agency,
     a.first_seen, a.last_seen, a.key,

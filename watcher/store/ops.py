@@ -18,7 +18,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 if TYPE_CHECKING:
-    from .store import Store
+    from watcher.store import Store
 
 HEARTBEAT_SQL = (
     """CREATE TABLE IF NOT EXISTS heartbeat (kind TEXT PRIMARY KEY, at TEXT NOT NULL,
@@ -31,7 +31,7 @@ DUE = "coalesce(CASE WHEN attempts = 0 THEN next_attempt_at END, created_at)"
 
 
 def _iso(moment: datetime) -> str:
-    from .store import iso
+    from watcher.store import iso
 
     return iso(moment)
 
@@ -113,7 +113,7 @@ class OpsStore:
 def open_readonly(path: str | Path) -> Store | None:
     """The Store over an existing database, read-only (no folder, file, WAL switch or migration);
     None when the file does not exist."""
-    from .store import Store
+    from watcher.store import Store
 
     file = Path(path).resolve()
     if not file.is_file():

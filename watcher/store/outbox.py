@@ -17,7 +17,7 @@ import socket
 from datetime import datetime, timedelta
 from typing import Any
 
-from .limits import env_seconds
+from watcher.settings import env_seconds
 
 LEASE = 60.0  # seconds a claim holds; longer than any one send (Slack timeout 10 s)
 MAX_DOUBTS = 2  # the second unknown fate of an alert counts as sent: at most one repeat
@@ -57,7 +57,7 @@ def migrate(db: Any) -> None:
 
 
 def _iso(moment: datetime) -> str:
-    from .store import iso
+    from watcher.store import iso
 
     return iso(moment)
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import search as fts
-from .models import Announcement, Hit
-from .store_health import alertable
+from watcher.models import Announcement, Hit
+from watcher.store import search as fts
+from watcher.store.sources import alertable
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -95,7 +95,7 @@ class RematchStore:
         alerts are queued for the earned hits (one per key and channel, as in ingest), and the new
         rules are recorded as in force. Rules are not in the search index, so it is not touched.
         -> alerts queued."""
-        from .store import IngestResult, _Ingest, iso, match_row, write_matches
+        from watcher.store import IngestResult, _Ingest, iso, match_row, write_matches
 
         stamp = iso(now)
         with self.transaction() as conn:  # type: ignore[attr-defined]
@@ -169,7 +169,7 @@ class Window:
 
 def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
     """The stored announcements of `w` (see Window), by docid."""
-    from .store import sort_time
+    from watcher.store import sort_time
 
     oldest, newest, high, low, rules = w.oldest, w.newest, w.high, w.low, w.rules
     edge = -1 if newest is None else fts.ideal_docid(newest)

@@ -35,9 +35,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import WatcherError
-from .explain import hit_words
-from .match import normalize as _fold
+from watcher.errors import WatcherError
+from watcher.match.explain import hit_words
+from watcher.match.matcher import normalize as _fold
 
 KST = ZoneInfo("Asia/Seoul")
 FTS_TABLE = "search_index"

@@ -11,9 +11,9 @@ from typing import Any
 
 import sqlite_utils
 
-from . import health
-from . import search as fts
-from .models import Source
+from watcher import health
+from watcher.models import Source
+from watcher.store import search as fts
 
 KST = fts.KST
 

@@ -22,13 +22,13 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .. import search as fts
-from ..desk import DAY_MAX, DAY_MIN, SORTS, Query
-from ..errors import MissingDatabase, WatcherError
-from ..models import Config
-from ..store import Store
-from . import exports, page
-from .page import FORM_KEYS, http_link
+from watcher.desk import DAY_MAX, DAY_MIN, SORTS, Query
+from watcher.errors import MissingDatabase, WatcherError
+from watcher.models import Config
+from watcher.store import Store
+from watcher.store import search as fts
+from watcher.web import exports, page
+from watcher.web.page import FORM_KEYS, http_link
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -181,7 +181,7 @@ class Desk:
 
 
 def exports_limit() -> int:
-    from ..store_desk import MAX_ROWS
+    from watcher.store.desk import MAX_ROWS
 
     return MAX_ROWS
 
@@ -196,7 +196,7 @@ class _NoRows:
 def status_rows(config: Config | None, store: Store | None, now: datetime) -> list[dict[str, Any]]:
     """One row per configured source (watcher.health.source_rows: state, last success, last error,
     failures, items, next poll) with its last new item, then any stored source no longer configured."""
-    from ..health import source_rows
+    from watcher.health import source_rows
 
     stored = store.source_rows() if store else {}
     rows = source_rows(config, store or _NoRows(), now) if config else []
@@ -254,11 +254,11 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
         elif path == "/healthz":
             status, ctype, data = "200 OK", "text/plain", b"ok\n"
         elif path == "/calendar.ics":  # as `watcher calendar` (watcher/ics.py)
-            from ..ics import calendar_response
+            from watcher.web.calendar import calendar_response
 
             status, ctype, data = calendar_response(desk.store_path, _query_string(environ), clock())
         elif path == "/metrics":
-            from ..metrics import CONTENT_TYPE, render_metrics
+            from watcher.ops.metrics import CONTENT_TYPE, render_metrics
 
             status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock(), desk.config())
         elif path in ("/search", "/status"):
@@ -312,7 +312,7 @@ def make_web_server(store_path: str | Path, host: str = "127.0.0.1", port: int =
                     idle_timeout: float | None = None) -> WSGIServer:
     """A threaded WSGI server bound to host:port (port 0: any free port, see server_address);
     connections idle for `idle_timeout` seconds are closed."""
-    from ..limits import env_seconds
+    from watcher.settings import env_seconds
 
     idle = idle_timeout if idle_timeout is not None else env_seconds("WATCHER_IDLE_TIMEOUT", IDLE_TIMEOUT)
     handler = type("_Handler", (_QuietHandler,), {"timeout": idle})

@@ -14,7 +14,7 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
-from .deadlines import KST, parse_day
+from watcher.deadlines import KST, parse_day
 
 PRODID = "-//gongmo-watcher//deadlines//KO"
 
@@ -59,8 +59,8 @@ def calendar_for(db_path: str, rule: str | None, open_only: bool, now: datetime)
     `GET /calendar.ics`. Reads only."""
     import sqlite3
 
-    from .errors import WatcherError
-    from .store_calls import open_read_only
+    from watcher.errors import WatcherError
+    from watcher.store.calls import open_read_only
 
     store = open_read_only(db_path)
     if store is None:
@@ -79,7 +79,7 @@ def calendar_response(store_path: str, query: str, now: datetime) -> tuple[str, 
     """(HTTP status, content type, body) of `GET /calendar.ics?rule=NAME&open=1` (`query` decoded)."""
     from urllib.parse import parse_qs
 
-    from .errors import WatcherError
+    from watcher.errors import WatcherError
 
     form = parse_qs(query, errors="replace")
     rule = (form.get("rule") or [""])[0].strip() or None

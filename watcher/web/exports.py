@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
-from ..notify import d_day
-from ..search import KST
+from watcher.notify.messages import d_day
+from watcher.store.search import KST
 
 BOM = "\ufeff"
 CSV_COLUMNS = ("published", "deadline", "D-day", "title", "agency", "source name", "rules", "link")

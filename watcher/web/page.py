@@ -15,9 +15,9 @@ from string import Template
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..desk import Page, highlight_words, mark, snippet
-from ..notify import d_day
-from ..store_desk import stamp
+from watcher.desk import Page, highlight_words, mark, snippet
+from watcher.notify.messages import d_day
+from watcher.store.desk import stamp
 
 FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit")
 STATES = {"ok": "정상", "failing": "실패", "degraded": "일부 필드 비어 있음", "stale": "새 공고 없음",
