@@ -11,7 +11,9 @@ import pytest
 import sqlite_utils
 
 from watcher.models import Announcement, Hit, Source
-from watcher.store import KST, Store, merge_rules, migrations
+from watcher.store import KST, Store
+from watcher.store.rows import merge_rules
+from watcher.store.schema import migrations
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=KST)
 DAY = 86_400.0

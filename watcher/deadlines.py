@@ -12,29 +12,12 @@ is sent; the others are dropped, never sent late.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-KST = timezone(timedelta(hours=9), "KST")
+from watcher.clock import KST, parse_day, today_kst
+
 URGENT_DAYS = 3  # D-3 and closer are emphasised
-
-
-def parse_day(value: Any) -> date | None:
-    """An ISO date or datetime (string, date or datetime) -> its day; None when unreadable."""
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(KST).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def today_kst(now: datetime) -> date:
-    return now.astimezone(KST).date() if now.tzinfo else now.date()
 
 
 def days_left(deadline: Any, today: date) -> int | None:

@@ -16,12 +16,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
+from watcher.clock import KST
 from watcher.models import Announcement, Config, Source
 from watcher.notify import opstext
 
-KST = ZoneInfo("Asia/Seoul")
 FIELDS = ("title", "link", "published", "deadline", "agency")
 BACKOFF_CAP = 6 * 3600.0
 FUTURE_SLACK = timedelta(hours=1)  # clocks of boards run a little ahead

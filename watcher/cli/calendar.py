@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from watcher.cli import command, setting
+from watcher.cli.common import command, setting
 from watcher.config import load as config_mod
 from watcher.errors import ConfigError, MissingDatabase
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from watcher.cli import command, iso_day, load, open_existing_store, setting
+from watcher.cli.common import command, iso_day, load, open_existing_store, setting
 from watcher.desk import DAY_MAX, DAY_MIN, SORTS, Query, display_width, pad
 from watcher.errors import InputError, WatcherError
 from watcher.termsafe import term

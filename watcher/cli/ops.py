@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from watcher.cli import Group, cli, command, setting
+from watcher.cli.common import Group, command, setting
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import Config
 
@@ -22,9 +22,9 @@ def status_check(config: Config, db_path: str) -> int:
     from watcher.health import source_rows
     from watcher.ops import check as opscheck
     from watcher.pipeline.cycle import now_kst
-    from watcher.store.ops import open_readonly
+    from watcher.store import Store
 
-    store = open_readonly(db_path)
+    store = Store.open_readonly(db_path)
     if store is None:
         click.echo(f"database {db_path} does not exist: no poll round has run yet (run `watcher once`)")
         return 1
@@ -112,7 +112,7 @@ def channels_of(config_rules: Any) -> list[str]:
     return list(dict.fromkeys(channels))
 
 
-@cli.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def slack() -> None:
     """Check the Slack set-up."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from watcher.cli import CONTEXT, Group, cli, command, json_out, load, path_options
+from watcher.cli.common import CONTEXT, Group, command, json_out, load, path_options
 from watcher.errors import SourceError
 from watcher.health import KST, poll_health
 from watcher.models import Config, Source
@@ -21,7 +21,7 @@ from watcher.models import Config, Source
 SHOWN = 20  # items printed per source in text output (--json has them all)
 
 
-@cli.group(cls=Group, context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @path_options
 def sources() -> None:
     """Work with sources.yaml."""

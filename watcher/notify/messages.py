@@ -9,16 +9,16 @@ only a rule's `mention` (from rules.yaml, trusted) is put in verbatim.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from watcher.clock import KST
 from watcher.deadlines import d_day, deadline_order, is_urgent
 from watcher.match.explain import hit_words
 
 __all__ = ["KST", "build_digest", "build_message", "build_ops", "d_day", "digest_parts", "escape", "safe_url"]
 
-KST = timezone(timedelta(hours=9), "KST")
 
 SECTION_MAX = 3000  # Slack: characters in one section text
 BLOCKS_MAX = 50  # Slack: blocks in one message

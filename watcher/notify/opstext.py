@@ -7,19 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from watcher.clock import kst_text
 from watcher.models import Source
 
 
 def kst(stamp: str | datetime | None) -> str:
     """A stored time -> `2026-12-01 09:30 KST`."""
-    if stamp is None:
-        return "?"
-    from watcher.store import KST
-
-    moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(KST)
-    return moment.strftime("%Y-%m-%d %H:%M KST")
+    return "?" if stamp is None else kst_text(stamp)
 
 
 def what_to_check(source: Source, error: str) -> str:

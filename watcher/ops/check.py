@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from watcher.clock import kst_text
 from watcher.models import Config
 
 if TYPE_CHECKING:
@@ -24,17 +25,7 @@ PENDING_LIMIT = timedelta(hours=1)
 
 def kst(stamp: str | None) -> str:
     """`2026-12-01T09:30:00+09:00` -> `2026-12-01 09:30 KST` (the stored times are KST)."""
-    if not stamp:
-        return "never"
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    from watcher.store import KST
-
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(KST)
-    return moment.strftime("%Y-%m-%d %H:%M KST")
+    return kst_text(stamp, missing="never")
 
 
 def duration(seconds: float) -> str:

@@ -98,9 +98,9 @@ def render_metrics(store_path: str | Path, now: datetime, config: Config | None 
     """The text of one scrape; with the config, the state of every configured source too. A missing
     database gives every family without samples."""
     from watcher.health import source_rows
-    from watcher.store.ops import open_readonly
+    from watcher.store import Store
 
-    store = open_readonly(store_path)
+    store = Store.open_readonly(store_path)
     empty: dict[str, list[tuple[Any, ...]]] = {
         k: [] for k in ("polls", "items", "alerts", "oldest_pending", "sources", "heartbeat")}
     metrics: list[Metric] = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from watcher.clock import now_kst
 from watcher.deliver.loop import DeliveryReport, Sender, deliver
 from watcher.errors import SourceError
 from watcher.fetch.httpclient import Session
@@ -27,7 +28,7 @@ from watcher.models import Config, Source
 from watcher.notify import opstext
 from watcher.pipeline.rematch import RematchReport, apply_rules
 from watcher.pipeline.workers import Items, ParsePool, safe_parse_and_match
-from watcher.store import KST, Store
+from watcher.store import Store
 
 log = logging.getLogger("watcher")
 PER_HOST = 4
@@ -36,10 +37,6 @@ WORKERS = 32
 # write lock is held only while they are stored, never while waiting for the network.
 COMMIT_EVERY = 0.5
 POOL_MIN_SOURCES = 10  # bodies expected; below this, parsing in the fetch threads costs less than forking workers
-
-
-def now_kst() -> datetime:
-    return datetime.now(KST)
 
 
 @dataclass

@@ -29,8 +29,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from watcher.calls import fold_title, is_correction, same_call
+from watcher.clock import iso as _iso
 from watcher.deadlines import changes, offset_label, parse_day, reminder_due, today_kst
 from watcher.store import search as fts
+from watcher.store.rows import connect_readonly
 
 if TYPE_CHECKING:
     from watcher.models import Announcement, Hit, RuleSet
@@ -53,10 +55,6 @@ def migrate(db: Any) -> None:
     conn.execute("CREATE INDEX announcements_call ON announcements(call)")
     conn.execute("CREATE INDEX IF NOT EXISTS announcements_key ON announcements(key)")
     conn.execute("CREATE INDEX alerts_parent ON alerts(parent)")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(fts.KST).isoformat(timespec="seconds")
 
 
 def calls_of(conn: sqlite3.Connection, anns: list[Announcement]) -> dict[tuple[str, str], str]:
@@ -186,7 +184,7 @@ class CallLinker:
             if kept is None:
                 self.conn.execute("UPDATE alerts SET key = ? WHERE id = ?", (into, alert_id))
                 continue
-            from watcher.store import merge_rules  # the outbox's own rule merge
+            from watcher.store.rows import merge_rules  # the outbox's own rule merge
 
             merged = merge_rules(json.loads(kept[1] or "[]"), json.loads(rules or "[]"))
             self.conn.execute("UPDATE alerts SET rules = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False),
@@ -435,12 +433,5 @@ class ReadOnlyCalls(CallStore):
 
 def open_read_only(path: str) -> ReadOnlyCalls | None:
     """The database at `path` opened read-only (nothing is created); None when it does not exist."""
-    from pathlib import Path
-    from urllib.parse import quote
-
-    resolved = Path(path).resolve()
-    if not resolved.exists():
-        return None
-    conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True, timeout=5)
-    conn.execute("PRAGMA query_only = 1")
-    return ReadOnlyCalls(conn)
+    conn = connect_readonly(path)
+    return None if conn is None else ReadOnlyCalls(conn)

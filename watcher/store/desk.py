@@ -11,9 +11,6 @@ import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-
-import sqlite_utils
 
 from watcher.desk import Page, Query
 from watcher.errors import MissingDatabase
@@ -88,15 +85,9 @@ class DeskStore:
     def read_only(cls, path: str | Path) -> Any:
         """The store at `path`, opened read-only (no migration, no file created);
         MissingDatabase when there is none."""
-        where = Path(path)
-        if not where.is_file():
-            raise MissingDatabase(where)
-        conn = sqlite3.connect(f"file:{quote(str(where.resolve()))}?mode=ro", uri=True, timeout=5,
-                               check_same_thread=False)
-        conn.execute("PRAGMA query_only = 1")
-        store = cls.__new__(cls)
-        store.path = where  # type: ignore[attr-defined]
-        store.db = sqlite_utils.Database(conn, recursive_triggers=False)  # type: ignore[attr-defined]
+        store = cls.open_readonly(path, check_same_thread=False)  # type: ignore[attr-defined]
+        if store is None:
+            raise MissingDatabase(Path(path))
         return store
 
     def find(self, query: Query, today: date, limit: int = 50, offset: int = 0) -> Page:

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 import sqlite_utils
 
-if TYPE_CHECKING:
-    from watcher.store import Store
+from watcher.clock import iso as _iso
 
 HEARTBEAT_SQL = (
     """CREATE TABLE IF NOT EXISTS heartbeat (kind TEXT PRIMARY KEY, at TEXT NOT NULL,
@@ -28,12 +25,6 @@ HEARTBEAT_SQL = (
 )
 # When an alert became due: its creation, or its first scheduled attempt while it was never tried.
 DUE = "coalesce(CASE WHEN attempts = 0 THEN next_attempt_at END, created_at)"
-
-
-def _iso(moment: datetime) -> str:
-    from watcher.store import iso
-
-    return iso(moment)
 
 
 class OpsStore:
@@ -109,18 +100,3 @@ class OpsStore:
             "heartbeat": self._rows("SELECT kind, at, sources FROM heartbeat ORDER BY kind"),
         }
 
-
-def open_readonly(path: str | Path) -> Store | None:
-    """The Store over an existing database, read-only (no folder, file, WAL switch or migration);
-    None when the file does not exist."""
-    from watcher.store import Store
-
-    file = Path(path).resolve()
-    if not file.is_file():
-        return None
-    conn = sqlite3.connect(f"file:{quote(str(file))}?mode=ro", uri=True, timeout=5)
-    conn.execute("PRAGMA query_only = 1")
-    store = Store.__new__(Store)
-    store.path = Path(path)
-    store.db = sqlite_utils.Database(conn)
-    return store

@@ -17,6 +17,7 @@ import socket
 from datetime import datetime, timedelta
 from typing import Any
 
+from watcher.clock import iso as _iso
 from watcher.settings import env_seconds
 
 LEASE = 60.0  # seconds a claim holds; longer than any one send (Slack timeout 10 s)
@@ -54,12 +55,6 @@ def migrate(db: Any) -> None:
     conn.execute("ALTER TABLE alerts ADD COLUMN claimed_by TEXT")
     conn.execute("ALTER TABLE alerts ADD COLUMN claimed_until TEXT")
     conn.execute("ALTER TABLE alerts ADD COLUMN doubts INTEGER NOT NULL DEFAULT 0")
-
-
-def _iso(moment: datetime) -> str:
-    from watcher.store import iso
-
-    return iso(moment)
 
 
 class ClaimStore:

@@ -95,7 +95,9 @@ class RematchStore:
         alerts are queued for the earned hits (one per key and channel, as in ingest), and the new
         rules are recorded as in force. Rules are not in the search index, so it is not touched.
         -> alerts queued."""
-        from watcher.store import IngestResult, _Ingest, iso, match_row, write_matches
+        from watcher.clock import iso
+        from watcher.store.ingest import Ingest as _Ingest
+        from watcher.store.rows import IngestResult, match_row, write_matches
 
         stamp = iso(now)
         with self.transaction() as conn:  # type: ignore[attr-defined]
@@ -169,7 +171,7 @@ class Window:
 
 def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
     """The stored announcements of `w` (see Window), by docid."""
-    from watcher.store import sort_time
+    from watcher.store.rows import sort_time
 
     oldest, newest, high, low, rules = w.oldest, w.newest, w.high, w.low, w.rules
     edge = -1 if newest is None else fts.ideal_docid(newest)

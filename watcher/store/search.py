@@ -33,13 +33,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from watcher.clock import KST
+from watcher.clock import parse_day as clock_day
 from watcher.errors import WatcherError
 from watcher.match.explain import hit_words
 from watcher.match.matcher import normalize as _fold
 
-KST = ZoneInfo("Asia/Seoul")
 FTS_TABLE = "search_index"
 FTS_SCHEMA = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, meta, content='', columnsize=0, "
@@ -250,22 +250,10 @@ def parse_day(value: str | date | None, what: str) -> date | None:
 
 
 def _parse_day(value: str | date | None, what: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(KST).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise WatcherError(f"search: bad {what} date '{value}' (expected YYYY-MM-DD)") from None
-    return dt.astimezone(KST).date() if dt.tzinfo else dt.date()
+    day = clock_day(value, strict=True)
+    if day is None and value not in (None, ""):
+        raise WatcherError(f"search: bad {what} date '{value}' (expected YYYY-MM-DD)")
+    return day
 
 
 def docid_range(since: date | None, until: date | None) -> tuple[int, int]:

@@ -12,10 +12,9 @@ from typing import Any
 import sqlite_utils
 
 from watcher import health
+from watcher.clock import KST
 from watcher.models import Source
 from watcher.store import search as fts
-
-KST = fts.KST
 
 
 def migrate_0005_health(db: sqlite_utils.Database) -> None:

@@ -1,0 +1,91 @@
+"""`watcher rules test`: the rules applied to stored announcements, sending nothing (and its diff)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from watcher.models import Config
+from watcher.termsafe import term
+
+if TYPE_CHECKING:
+    pass
+
+from watcher.cli.common import (
+    CONTEXT,
+    Group,
+    _config,
+    command,
+    iso_day,
+    json_out,
+    load,
+    open_existing_store,
+    path_options,
+)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@path_options
+def rules() -> None:
+    """Work with rules.yaml."""
+
+
+@command(group=rules, name="test")
+@click.option("--rule", metavar="NAME", help="only this rule")
+@click.option("--since", metavar="DATE", help="only announcements published on or after DATE")
+@click.option("--diff", is_flag=True,
+              help="show what the current rules.yaml would add or drop against the rules in force "
+                   "(the file last used by once/run, or --base)")
+@click.option("--base", metavar="FILE", help="with --diff: compare against this rules file")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON array")
+def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None, as_json: bool) -> None:
+    """Apply the current rules.yaml to stored announcements; sends nothing.
+
+    Example: watcher rules test --rule medical-devices --since 2026-11-01
+    """
+    from watcher.match.matcher import Matcher
+    from watcher.pipeline.backtest import backtest
+    from watcher.pipeline.backtest import diff as diff_rules
+
+    cfg = load()
+    if rule and rule not in {r.name for r in cfg.rules.rules}:
+        raise click.BadParameter(f"no rule named '{rule}' in {cfg.rules_path}", param_hint="--rule")
+    store = open_existing_store()
+    anns = list(store.announcements(since=iso_day(since)))
+    if diff:
+        old = _rules_in_force(store, base, cfg)
+        result = diff_rules(Matcher(old), Matcher(cfg.rules), anns)
+        rows = [{"change": kind, **row} for kind in ("added", "dropped") for row in result[kind]
+                if not rule or row["rule"] == rule]
+    else:
+        rows = backtest(Matcher(cfg.rules), anns, rule=rule)
+    if as_json:
+        json_out(rows)
+        return
+    if not rows:
+        click.echo("no changes" if diff else "no stored announcement matches")
+        return
+    for row in rows:
+        mark = {"added": "+ ", "dropped": "- "}.get(row.get("change", ""), "")
+        words = ", ".join(row.get("words") or [])
+        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({words})"))
+    click.echo(f"{len(rows)} {'changes' if diff else 'matches'}")
+
+
+def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
+    import tempfile
+
+    source_ids = [s.id for s in cfg.sources]
+    if base:
+        return _config().load_rules(base, source_ids)
+    row = store.db.execute("SELECT value FROM meta WHERE key = 'rules_in_force'").fetchone()
+    if row is None:
+        raise click.UsageError("no rules in force recorded yet (run `watcher once` first, or pass --base FILE)")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8", delete=False) as fh:
+        fh.write(row[0])
+    try:
+        return _config().load_rules(fh.name, source_ids)
+    finally:
+        os.unlink(fh.name)
