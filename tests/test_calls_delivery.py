@@ -15,7 +15,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.slack_server import SlackServer
-from watcher.deliver.loop import SlackSender, deliver, make_sender
+from watcher.deliver.loop import deliver
+from watcher.deliver.senders import SlackSender, make_sender
 from watcher.models import Announcement, Hit, Rule, RuleSet, Source
 from watcher.notify.messages import KST
 from watcher.store import Store

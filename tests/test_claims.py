@@ -20,7 +20,8 @@ from click.testing import CliRunner
 
 from tests.slack_server import SlackServer
 from watcher.cli import cli
-from watcher.deliver.loop import deliver, make_sender
+from watcher.deliver.loop import deliver
+from watcher.deliver.senders import make_sender
 from watcher.errors import DeliveryError
 from watcher.models import Announcement, Hit, Source
 from watcher.parse.dates import parse_date

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e import fill, fixture_text
 from watcher.config.load import load_config
-from watcher.deliver.loop import ConsoleSender
+from watcher.deliver.senders import ConsoleSender
 from watcher.pipeline import cycle as run
 from watcher.store import Store
 

@@ -20,14 +20,8 @@ from typing import Any
 import pytest
 
 from tests.slack_server import SlackServer
-from watcher.deliver.loop import (
-    ConsoleSender,
-    DeliveryReport,
-    SlackSender,
-    WebhookSender,
-    deliver,
-    make_sender,
-)
+from watcher.deliver.loop import DeliveryReport, deliver
+from watcher.deliver.senders import ConsoleSender, SlackSender, WebhookSender, make_sender
 from watcher.errors import ConfigError
 from watcher.models import Announcement, Hit, Source
 from watcher.notify.messages import KST

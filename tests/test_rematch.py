@@ -17,7 +17,7 @@ import pytest
 from tests.e2e import KST, Watcher
 from tests.feed_server import FeedServer
 from watcher.config.load import load_config
-from watcher.deliver.loop import ConsoleSender
+from watcher.deliver.senders import ConsoleSender
 from watcher.errors import ConfigError
 from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Config, Rule, RuleSet, Source

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tests.feed_server import FeedServer
 from watcher.cli import cli
 from watcher.config.load import load_config
-from watcher.deliver.loop import ConsoleSender
+from watcher.deliver.senders import ConsoleSender
 from watcher.health import poll_health
 from watcher.models import Announcement
 from watcher.pipeline.cycle import run_once

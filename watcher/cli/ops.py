@@ -95,7 +95,7 @@ def _bot_name(env: dict[str, str]) -> str:
     try:
         from slack_sdk.web import WebClient
 
-        from watcher.deliver.loop import DEFAULT_API_URL, TIMEOUT
+        from watcher.deliver.senders import DEFAULT_API_URL, TIMEOUT
 
         base = (env.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
         client = WebClient(token=token, base_url=base.rstrip("/") + "/", timeout=int(TIMEOUT), retry_handlers=[])
@@ -128,7 +128,7 @@ def slack_test(channels: tuple[str, ...]) -> None:
     Example: SLACK_BOT_TOKEN=xoxb-... watcher slack test --channel '#gongmo'
     """
     from watcher.config.load import load_rules
-    from watcher.deliver.loop import ConsoleSender, make_sender
+    from watcher.deliver.senders import ConsoleSender, make_sender
 
     env = dict(os.environ)
     sender = make_sender(env)

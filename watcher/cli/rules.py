@@ -80,11 +80,11 @@ def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
     source_ids = [s.id for s in cfg.sources]
     if base:
         return _config().load_rules(base, source_ids)
-    row = store.db.execute("SELECT value FROM meta WHERE key = 'rules_in_force'").fetchone()
-    if row is None:
+    in_force = store.meta_value("rules_in_force")
+    if in_force is None:
         raise click.UsageError("no rules in force recorded yet (run `watcher once` first, or pass --base FILE)")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8", delete=False) as fh:
-        fh.write(row[0])
+        fh.write(in_force)
     try:
         return _config().load_rules(fh.name, source_ids)
     finally:

@@ -49,7 +49,7 @@ def once(only: tuple[str, ...]) -> None:
 
     Example: watcher once --source ntis
     """
-    from watcher.deliver.loop import make_sender
+    from watcher.deliver.senders import make_sender
     from watcher.pipeline.cycle import run_once
 
     def known_sources(cfg: Config) -> None:
@@ -76,7 +76,7 @@ def run() -> None:
 
     Example: WATCHER_DB=/data/watcher.db watcher run
     """
-    from watcher.deliver.loop import make_sender
+    from watcher.deliver.senders import make_sender
     from watcher.pipeline.loop import Runner
 
     cfg, store = load_with_store()

@@ -60,10 +60,8 @@ def status(as_json: bool, check: bool) -> None:
 
 def _slack_status(store: Any) -> None:
     """Alerts Slack has not accepted yet, per channel, with the last error (e.g. channel_not_found)."""
-    pending = store.db.execute(
-        "SELECT channel, count(*), max(last_error) FROM alerts WHERE status = 'pending' GROUP BY channel"
-    ).fetchall()
-    for channel, count, error in pending:
+    for row in store.pending_by_channel():
+        channel, count, error = row["channel"], row["pending"], row["last_error"]
         click.echo(f"slack {channel}: {count} alert(s) pending" + (f", last error: {error}" if error else ""))
 
 

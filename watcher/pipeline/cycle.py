@@ -18,7 +18,8 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from watcher.clock import now_kst
-from watcher.deliver.loop import DeliveryReport, Sender, deliver
+from watcher.deliver.loop import DeliveryReport, deliver
+from watcher.deliver.senders import Sender
 from watcher.errors import SourceError
 from watcher.fetch.httpclient import Session
 from watcher.fetch.poll import FetchResult, FetchState, fetch, make_session
@@ -143,7 +144,7 @@ class Cycle:
 
     def load_states(self) -> None:
         """Read every source's row once (a cycle polls them all); rows change only in `record`."""
-        self.states = {row["id"]: row for row in self.store.db.query("SELECT * FROM sources")}
+        self.states = self.store.source_states()
 
     def state(self, source_id: str) -> dict:
         if source_id in self.states:
@@ -226,7 +227,7 @@ class Cycle:
             text = f"source '{source.label}' ({source.id}) recovered"
             korean = opstext.source_up(source, now)
             key = f"ops:up:{source.id}:{now.isoformat()}"
-        self.store.db["sources"].update(source.id, {"down_alerted": 1 if down else 0})
+        self.store.set_down_alerted(source.id, down)
         log.warning(text)
         if channel:  # the log speaks the CLI's English, Slack the team's Korean
             self.store.enqueue_ops(channel, key, korean, now)
@@ -328,9 +329,8 @@ def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime],
     report = deliver(store, sender, clock(), digest_over, public_url=public_url)
     sent, failed = report.sent, report.failed
     while report.pending:
-        row = store.db.execute(
-            "SELECT min(next_attempt_at) FROM alerts WHERE status = 'pending'").fetchone()
-        due = datetime.fromisoformat(row[0]) if row and row[0] else clock()
+        next_at = store.next_pending_attempt()
+        due = datetime.fromisoformat(next_at) if next_at else clock()
         wait = max(0.0, (due - clock()).total_seconds())
         if time.monotonic() - started + wait > budget:
             break

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from watcher.config.load import load_config
-from watcher.deliver.loop import make_sender
+from watcher.deliver.senders import make_sender
 from watcher.pipeline.cycle import now_kst, run_once
 from watcher.store import Store
 

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 import schedule
 
-from watcher.deliver.loop import Sender, deliver
+from watcher.deliver.loop import deliver
+from watcher.deliver.senders import Sender
 from watcher.errors import ConfigError, database_error
 from watcher.health import backoff_delay
 from watcher.models import Config

@@ -27,8 +27,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,8 +37,9 @@ from typing import TYPE_CHECKING, Any
 from watcher.match.matcher import Matcher, Words, keyword_identity
 from watcher.match.rulediff import definitions, reach
 from watcher.models import Config, Hit, Rule, RuleSet
+from watcher.pipeline import forking
 from watcher.store import KST, keywords_json, match_columns
-from watcher.store.rematch import Rewrite, StoredItem, StoredMatch, Window, read_rows
+from watcher.store.rematch import Rewrite, StoredItem, StoredMatch, Window, read_part, read_rows
 
 if TYPE_CHECKING:
     from watcher.store import Store
@@ -188,41 +187,27 @@ def judge(how: Judgement, items: list[StoredItem], start: int, stop: int) -> lis
     return out
 
 
-def _init(parent: int) -> None:
-    from watcher.pipeline.workers import die_with_parent
-
-    die_with_parent(parent)  # a killed `once` / `run` leaves no worker behind
-
-
 def _judge_range(bounds: tuple[int, int]) -> list[Verdict]:
     assert _pool is not None
     return judge(*_pool, *bounds)
 
 
 def _cores() -> int:
-    return min(4, os.cpu_count() or 1)
+    return forking.cores()
 
 
 def _may_fork(size: int) -> bool:
-    """Are `size` items worth forking workers for, and may this process fork? Only from a process
-    with no other thread (forking copies no lock then), with a fork start method."""
-    if size < PARALLEL_MIN or _cores() < 2 or threading.active_count() > 1:
-        return False
-    import multiprocessing  # here: an unchanged-rules run never pays for it
-
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Are `size` items worth forking workers for, and may this process fork now (forking.may_fork:
+    no other thread, a fork start method)?"""
+    return size >= PARALLEL_MIN and forking.may_fork()
 
 
 def _fan_out(how: Judgement, work: Callable[[Any], Any], parts: list[Any]) -> list[Any]:
     """work(part) for each part, in forked workers, one per core. `how`'s matchers are compiled
     here first, so every worker inherits one build; what work reads is set before the call."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     for m in (how.matcher, *how.screens):
         m.screen([])  # compiles each once here (with its screen), not in every worker
-    with ProcessPoolExecutor(_cores(), mp_context=multiprocessing.get_context("fork"), initializer=_init,
-                             initargs=(os.getpid(),)) as pool:
+    with forking.pool(_cores()) as pool:
         return list(pool.map(work, parts))
 
 
@@ -273,18 +258,9 @@ def plan_window(how: Judgement, store: Store, window: Window) -> tuple[list[Rewr
 
 def _plan_part(part: Window) -> tuple[list[Rewrite], int]:
     """In a forked worker: read one part of the window on a connection of its own, and judge it."""
-    import sqlite3
-
-    from watcher.settings import busy_timeout_ms
-
     assert _reading is not None
     how, path = _reading
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
-        items = read_rows(conn, part)
-    finally:
-        conn.close()
+    items = read_part(path, part)
     return _rewrites(items, judge(how, items, 0, len(items))), len(items)
 
 

@@ -3,25 +3,20 @@
 Fetching is I/O and runs in threads; parsing, matching and tokenising are CPU work, which threads
 cannot spread over cores (the GIL). `ParsePool` runs them in forked worker processes, each holding
 the compiled `Matcher` from the moment it was forked. Workers are forked once, before any thread of the
-cycle starts, so no lock held by a thread is copied into a child. A worker dies with its parent
-(Linux: PR_SET_PDEATHSIG; elsewhere a thread watching the parent), so a killed `once` leaves no
-orphan behind.
+cycle starts, so no lock held by a thread is copied into a child; the pool is watcher/pipeline/forking.py's.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import sys
-import threading
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from watcher.errors import SourceError
 from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Hit, Source
+from watcher.pipeline import forking
 from watcher.store.search import IndexDoc, index_doc
 
 if TYPE_CHECKING:  # multiprocessing and ctypes are imported only when workers are forked
@@ -58,35 +53,10 @@ def safe_parse_and_match(source: Source, bodies: list[bytes], content_type: str 
         return SourceError("parse", f"unexpected {type(exc).__name__}: {exc}")
 
 
-PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent: int) -> None:
-    """Have the kernel SIGKILL this process when its parent ends (Linux), else poll for it."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-                if os.getppid() != parent:  # the parent died before prctl took effect
-                    os._exit(1)
-                return
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
-
-
-def _init(matcher: Matcher, parent: int) -> None:
+def _init(matcher: Matcher) -> None:
     global _matcher
-    die_with_parent(parent)
     _matcher = matcher
 
 
@@ -105,20 +75,16 @@ class ParsePool:
     def __init__(self, matcher: Matcher, workers: int | None = None, kinds: Iterable[str] = ()) -> None:
         """`kinds`: the source kinds about to be parsed; their parsers are imported, and the matcher
         built, before the fork, so the workers share that work instead of each doing it again."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        count = workers if workers is not None else min(4, os.cpu_count() or 1)
+        count = workers if workers is not None else forking.cores()
         self.executor: ProcessPoolExecutor | None = None
-        if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        if not forking.may_fork(count, threads_allowed=True):  # forked before the cycle's threads start
             return
         from watcher.parse import parser
 
         for kind in set(kinds):
             parser(kind)
         matcher.prepare()
-        self.executor = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
-                                            initializer=_init, initargs=(matcher, os.getpid()))
+        self.executor = forking.pool(count, _init, (matcher,))
         # fork every worker now, while this process has no other threads
         for future in [self.executor.submit(_ready) for _ in range(count)]:
             future.result()

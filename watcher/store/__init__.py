@@ -101,6 +101,14 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
 
     # ---- sources: fetch state and health ------------------------------------------------------
 
+    def source_states(self) -> dict[str, dict[str, Any]]:
+        """Every stored source's row, by id (read once per cycle)."""
+        return {row["id"]: row for row in self.db.query("SELECT * FROM sources")}
+
+    def set_down_alerted(self, source_id: str, down: bool) -> None:
+        """Whether the team has been told that this source is down (so it is told once)."""
+        self.db["sources"].update(source_id, {"down_alerted": 1 if down else 0})
+
     def source_state(self, source_id: str) -> dict[str, Any]:
         cursor = self.conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,))
         row = fts.first_dict(cursor)

@@ -60,6 +60,24 @@ def migrate(db: Any) -> None:
 class ClaimStore:
     """Mixin of Store (uses `self.conn`, `self.transaction`)."""
 
+    def retried_pending(self) -> list[tuple[str, str, str | None]]:
+        """(channel, next_attempt_at, last_error) of every pending alert already tried and waiting."""
+        return self.conn.execute(  # type: ignore[attr-defined]
+            "SELECT channel, next_attempt_at, last_error FROM alerts "
+            "WHERE status = 'pending' AND attempts > 0 AND next_attempt_at IS NOT NULL"
+        ).fetchall()
+
+    def count_pending(self) -> int:
+        """Alerts not sent yet."""
+        return int(self.conn.execute(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0])
+
+    def next_pending_attempt(self) -> str | None:
+        """The earliest time a pending alert is due again (None when none waits)."""
+        row = self.conn.execute(  # type: ignore[attr-defined]
+            "SELECT min(next_attempt_at) FROM alerts WHERE status = 'pending'").fetchone()
+        return row[0] if row else None
+
     def claim(self, ids: list[int], now: datetime, lease: float | None = None) -> bool:
         """Claim every alert of one message for this process; False (nothing claimed) when any of
         them is no longer pending (sent, or claimed by another process)."""

@@ -169,6 +169,18 @@ class Window:
         return [replace(self, low=lo, high=hi) for lo, hi in zip(cuts, cuts[1:], strict=False)]
 
 
+def read_part(path: str, w: Window) -> list[StoredItem]:
+    """`read_rows` on a connection of its own to the database file at `path` (a forked worker's)."""
+    from watcher.settings import busy_timeout_ms
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+        return read_rows(conn, w)
+    finally:
+        conn.close()
+
+
 def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
     """The stored announcements of `w` (see Window), by docid."""
     from watcher.store.rows import sort_time
