@@ -17,16 +17,9 @@ from watcher.errors import MissingDatabase
 from watcher.match.explain import hit_words
 from watcher.store import search as fts
 
-_COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadline, a.agency,
-    a.first_seen, a.last_seen, a.key,
-    (SELECT s.name FROM sources s WHERE s.id = a.source) AS source_name,
-    (SELECT json_group_array(rule) FROM (SELECT m.rule FROM matches m
-       WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS rules,
+_COLUMNS = fts.ROW_COLUMNS + """,
     (SELECT json_group_array(json(coalesce(m.keywords, '[]'))) FROM matches m
-       WHERE m.source = a.source AND m.id = a.id) AS keywords,
-    (SELECT json_group_array(json_object('rule', rule, 'words', json(coalesce(words, '[]')),
-       'keywords', json(coalesce(keywords, '[]')))) FROM (SELECT m.rule, m.words, m.keywords FROM matches m
-       WHERE m.source = a.source AND m.id = a.id ORDER BY m.rule)) AS matched"""
+       WHERE m.source = a.source AND m.id = a.id) AS keywords"""
 _MATCHED = "EXISTS (SELECT 1 FROM matches m WHERE m.source = a.source AND m.id = a.id{})"
 MAX_ROWS = 10_000
 

@@ -411,7 +411,8 @@ def first_dict(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
     return next(dicts(cursor), None)
 
 
-_COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadline, a.agency,
+# the columns of a stored announcement as searches and the desk show it (one list for both)
+ROW_COLUMNS = """a.source, a.id, a.title, a.link, a.summary, a.published, a.deadline, a.agency,
     a.first_seen, a.last_seen, a.key,
     (SELECT s.name FROM sources s WHERE s.id = a.source) AS source_name,
     (SELECT json_group_array(rule) FROM (SELECT m.rule FROM matches m
@@ -471,7 +472,7 @@ def search(conn: sqlite3.Connection, query: str, since: str | date | None = None
         where += " AND a.deadline >= ?"
         params.append((parse_day(today, "today") or datetime.now(KST).date()).isoformat())
     # the page's docids first, then its columns (a sort would otherwise compute them for every row)
-    sql = (f"SELECT {_COLUMNS} FROM announcements a WHERE a.docid IN "
+    sql = (f"SELECT {ROW_COLUMNS} FROM announcements a WHERE a.docid IN "
            f"(SELECT a.docid {where} ORDER BY {order} LIMIT ?) ORDER BY a.docid")
     params.append(max(1, min(int(limit), 10_000)))
     rows = list(dicts(conn.execute(sql, params)))

@@ -1,0 +1,2 @@
+"""Fetch: one polite HTTP request per poll (poll.py: conditional GET, whole-request deadline, size
+cap, paging) over the HTTP session (httpclient.py)."""
