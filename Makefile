@@ -16,11 +16,15 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-# After changing dependencies in pyproject.toml: resolve them afresh and pin the result.
+# After changing dependencies in pyproject.toml: resolve them afresh and pin the result, then check
+# that every pin installs on the oldest Python supported (Debian 12's 3.11.2; tests/test_pins.py). A
+# pin it rejects is lowered by hand to the newest release whose Requires-Python admits 3.11.2:
+# `pip download --no-deps --python-version 3.11.2 --only-binary=:all: -d /tmp/x NAME` picks it.
 constraints: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip freeze --exclude-editable | grep -iv '^gongmo-watcher' > constraints.txt
 	touch $(STAMP)
+	$(BIN)/pytest -q -p no:xdist tests/test_pins.py
 
 demo: $(STAMP)
 	$(BIN)/watcher demo
