@@ -1,5 +1,7 @@
 # gongmo-watcher image: `watcher run` by default; `watcher serve --host 0.0.0.0` for the web page.
 # Build: docker build -t gongmo-watcher .   Compose: deploy/docker-compose.yml   Docs: docs/DEPLOY.md
+# Any Debian-like base with Python 3.11+ works: `make image-check` builds it on a debootstrapped Debian 12
+# (buildah --from), where python3-venv is installed by the first RUN.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -7,11 +9,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     TZ=Asia/Seoul \
     WATCHER_DB=/data/watcher.db \
     WATCHER_SOURCES=/config/sources.yaml \
-    WATCHER_RULES=/config/rules.yaml
+    WATCHER_RULES=/config/rules.yaml \
+    PATH=/opt/venv/bin:$PATH
 
 # Zone data for log times in Korea time (TZ), and the sqlite3 shell for backups (docs/DEPLOY.md).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tzdata sqlite3 \
+ && (python3 -c 'import ensurepip' 2>/dev/null || apt-get install -y --no-install-recommends python3-venv) \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 --user-group watcher \
  && mkdir -p /data /config && chown watcher:watcher /data
@@ -21,7 +25,9 @@ WORKDIR /app
 # Dependencies in their own layer, pinned by constraints.txt (the versions `make test` installs):
 # rebuilt only when pyproject.toml or constraints.txt change, not on every code change.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+# A virtual environment in /opt/venv (first on PATH): the same on a base whose Python is Debian's own.
+RUN python3 -m venv /opt/venv \
+ && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
       > requirements.txt \
  && pip install -c constraints.txt -r requirements.txt
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint browser faketime bench clean constraints
+.PHONY: demo test lint browser faketime bench clean constraints image-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +64,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# The install on a bare Debian 12 (debootstrap, `make demo` in a chroot) and the image built by buildah
+# on that root; as root, a few minutes (docs/DEPLOY.md § Checking the install and the image).
+image-check:
+	bash deploy/image-check.sh
