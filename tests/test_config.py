@@ -91,10 +91,13 @@ def test_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("sources:\n  - id: a\n    url: 'https://x\n", "sources.yaml:4: found unexpected end of stream "
-     "(while scanning a quoted scalar at line 3)"),
-    ("sources:\n  - id: a\n\turl: x\n", "sources.yaml:3: found character '\\t' that cannot start any token"),
-    ("sources: a: b\n", "sources.yaml:1: mapping values are not allowed here"),
+    # YAML's syntax errors in plain words (watcher/config/yamlwords.py), at the line to change
+    ("sources:\n  - id: a\n    url: 'https://x\n", "sources.yaml:3: a quote opened here is never closed: "
+     "end the value with the same quote"),
+    ("sources:\n  - id: a\n\turl: x\n", "sources.yaml:3: a tab character: YAML indents with spaces only, "
+     "replace the tab with spaces"),
+    ("sources: a: b\n", "sources.yaml:1: a second ': ' on this line: a value that contains ': ' must be quoted, "
+     "e.g. title: \"a: b\""),
     ("sources:\n  - id: a\n    id: b\n", "sources.yaml:3: duplicate key 'id'"),
     ("", "sources.yaml:1: file is empty (expected a 'sources:' list)"),
     ("# nothing yet\n", "sources.yaml:1: file is empty (expected a 'sources:' list)"),

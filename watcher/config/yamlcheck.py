@@ -22,6 +22,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from watcher.config import yamlwords
+
 Env = Mapping[str, str]
 PathLike = str | os.PathLike[str]
 
@@ -167,12 +169,13 @@ def read_yaml(ctx: Ctx, top_keys: tuple[str, ...], main: str) -> Any:
         reason = e.problem or e.context or "invalid YAML"
         if e.context_mark and "<stream end>" in reason:  # an unclosed [ or { : point at where it opened
             mark, reason = e.context_mark, f"{e.context or 'unclosed collection'}: never closed"
+        elif e.context_mark and "quoted scalar" in (e.context or ""):  # and so for an unclosed quote
+            mark, reason = e.context_mark, "a quote opened here is never closed: end the value with the same quote"
         dup = re.match(r'found duplicate key "(.*?)" with value', reason)
         if dup:
             reason = f"duplicate key '{dup.group(1)}'"
-        elif e.context and e.context_mark and e.problem_mark and e.context_mark.line != mark.line \
-                and mark is e.problem_mark:
-            reason += f" ({e.context} at line {e.context_mark.line + 1})"
+        else:  # in plain words (watcher/config/yamlwords.py)
+            reason = yamlwords.plain(reason, e.context, e.context_mark.line + 1 if e.context_mark else None)
         return ctx.err(mark.line + 1 if mark else 1, reason)
     except YAMLError as e:
         return ctx.err(1, str(e).strip().splitlines()[0] if str(e).strip() else "invalid YAML")
@@ -180,6 +183,8 @@ def read_yaml(ctx: Ctx, top_keys: tuple[str, ...], main: str) -> Any:
         return ctx.err(1, f"file is empty (expected a '{main}:' list)")
     if not isinstance(data, Mapping):
         return ctx.err(1, f"expected a mapping with a '{main}:' list at the top level")
+    for line, message in yamlwords.swallowed(data, text):  # `channel: #tp-dx` left the key empty
+        ctx.err(line, message)
     anchors = tuple(k for k in data if str(k).startswith("x-"))  # room for YAML anchors, as in compose files
     check_keys(ctx, data, top_keys + anchors, 1)
     return data
