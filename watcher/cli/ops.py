@@ -48,7 +48,8 @@ HINTS = {
     "is_archived": "{channel} is archived: unarchive it or choose another channel",
     "channel_is_archived": "{channel} is archived: unarchive it or choose another channel",
     "invalid_auth": "SLACK_BOT_TOKEN is not a valid token: copy the Bot User OAuth Token (xoxb-...) from the "
-                    "app's OAuth & Permissions page",
+                    "app's OAuth & Permissions page; in the environment file write it without quotes "
+                    "(SLACK_BOT_TOKEN=xoxb-..., docker --env-file keeps quotes as part of the token)",
     "not_authed": "no token reached Slack: set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-...)",
     "token_revoked": "the token was revoked (app uninstalled?): reinstall the app and copy the new xoxb- token",
     "token_expired": "the token expired: reinstall the app (or turn off token rotation) and copy the new token",
@@ -141,8 +142,12 @@ def slack_test(channels: tuple[str, ...]) -> None:
             channels = tuple(channels_of(load_rules(setting("rules"))))
         except ConfigError as exc:
             raise click.UsageError(f"pass --channel, or fix rules.yaml:\n{exc}") from None
+    from watcher.config import envcheck
+
+    for line in envcheck.problems(env, ())[0]:  # a quoted token or webhook URL fails with invalid_auth
+        click.echo(line, err=True)
     token = (env.get("SLACK_BOT_TOKEN") or "").strip()
-    if token and not token.startswith("xoxb-"):
+    if token and not token.strip("\"'").startswith("xoxb-"):
         click.echo("note: SLACK_BOT_TOKEN does not start with xoxb- (a bot token); user tokens post as a person",
                    err=True)
     webhook = not token

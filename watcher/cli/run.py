@@ -30,8 +30,13 @@ def check() -> None:
 
     Example: watcher check --rules my-rules.yaml
     """
+    from watcher.config import envcheck
+
     cfg, problems, notes = _config().check(setting("sources"), setting("rules"))
-    for line in notes:
+    env_errors, env_warnings = envcheck.problems(os.environ, envcheck.used_names([setting("sources"),
+                                                                                   setting("rules")]))
+    problems = problems + [e for e in env_errors if e not in problems]
+    for line in notes + [f"warning: {w}" for w in env_warnings]:
         click.echo(line)
     if problems:
         for line in problems:

@@ -24,7 +24,8 @@ from watcher.models import Config
 
 META_KEY = "config_cache"
 _VARIABLE = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_BUILDERS = ("config/load.py", "config/yamlcheck.py", "config/yamlwords.py", "models.py")  # the code a cached Config depends on
+_BUILDERS = ("config/load.py", "config/yamlcheck.py", "config/yamlwords.py", "config/envcheck.py",
+             "models.py")  # the code a cached Config depends on
 
 
 def cache_key(paths: tuple[str | Path, ...], env: Mapping[str, str]) -> str | None:

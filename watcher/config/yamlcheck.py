@@ -22,7 +22,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from watcher.config import yamlwords
+from watcher.config import envcheck, yamlwords
 
 Env = Mapping[str, str]
 PathLike = str | os.PathLike[str]
@@ -107,6 +107,10 @@ class Ctx:
             val = self.env.get(m.group(1))
             if not val:
                 self.unset.append((m.group(1), line))
+                return m.group(0)
+            if envcheck.quoted(val):  # docker --env-file keeps quotes: `""` is not empty (envcheck.py)
+                self.err(line, f"environment variable {m.group(1)} arrives wrapped in quotes ({val.strip()[:1]}…"
+                               f"{val.strip()[-1:]}): write {m.group(1)}=value without quotes in the environment file")
                 return m.group(0)
             return val
         return VAR.sub(repl, text)
