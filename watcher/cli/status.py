@@ -63,6 +63,8 @@ def _slack_status(store: Any) -> None:
     for row in store.pending_by_channel():
         channel, count, error = row["channel"], row["pending"], row["last_error"]
         click.echo(f"slack {channel}: {count} alert(s) pending" + (f", last error: {error}" if error else ""))
+    if store.pending_by_channel():
+        click.echo("`watcher alerts` lists them with what to do (retry, reroute, drop)")
 
 
 

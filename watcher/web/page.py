@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from watcher.desk import Page, highlight_words, mark, snippet
 from watcher.notify.messages import d_day
+from watcher.notify.remedies import slack_remedy
 from watcher.store.desk import stamp
 
 FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit")
@@ -247,10 +248,12 @@ def status_page(rows: list[dict[str, Any]], pending: list[dict[str, Any]], fresh
         out.append('<p id="pending">대기 중인 알림이 없습니다.</p>')
     else:
         out.append('<table class="status" id="pending"><thead><tr><th>채널</th><th>대기</th><th>가장 오래된 것</th>'
-                   "<th>마지막 오류</th></tr></thead><tbody>")
-        for row in pending:
-            out.append(f'<tr><td class="title">{e(row["channel"])}</td><td class="num">{e(row["pending"])}건</td>'
+                   "<th>마지막 오류</th><th>할 일</th></tr></thead><tbody>")
+        for row in sorted(pending, key=lambda r: not r.get("last_error")):  # refused channels first
+            todo = slack_remedy(row["last_error"], row["channel"]) if row.get("last_error") else "곧 보냅니다."
+            out.append(f'<tr class="{"failing" if row.get("last_error") else "waiting"}">'
+                       f'<td class="title">{e(row["channel"])}</td><td class="num">{e(row["pending"])}건</td>'
                        f'<td class="when">{_when(row.get("oldest"))}</td>'
-                       f'<td class="err">{e(row.get("last_error") or "-")}</td></tr>')
+                       f'<td class="err">{e(row.get("last_error") or "-")}</td><td class="todo">{e(todo)}</td></tr>')
         out.append("</tbody></table>")
     return layout("수집 상태 - 공모사업 알리미", "".join(out), "status")
