@@ -47,12 +47,21 @@ def check() -> None:
     click.echo(f"ok: {enabled} of {len(cfg.sources)} sources enabled, {len(cfg.rules.rules)} rules")
 
 
+ALERTS_FAILED = 3  # `once --fail-on-alerts`: Slack refused an alert, or could not be reached
+
+
 @command()
 @click.option("--source", "only", multiple=True, metavar="ID", help="poll only this source (repeatable)")
-def once(only: tuple[str, ...]) -> None:
+@click.option("--fail-on-alerts", is_flag=True,
+              help=f"exit {ALERTS_FAILED} when an alert could not be delivered in this run (for cron)")
+def once(only: tuple[str, ...], fail_on_alerts: bool) -> None:
     """Poll every enabled source now, store, match and send pending alerts.
 
-    Example: watcher once --source ntis
+    Exit 0 when it ran, also when sources or alerts failed (the summary and stderr say which);
+    2 for a bad config. With --fail-on-alerts, exit 3 when Slack refused an alert or could not be
+    reached (the alerts stay pending and are retried; `watcher alerts` says why).
+
+    Example: watcher once --source ntis; watcher once --fail-on-alerts || mail -s gongmo ops@example.org
     """
     from watcher.deliver.senders import make_sender
     from watcher.pipeline.cycle import run_once
@@ -73,6 +82,12 @@ def once(only: tuple[str, ...]) -> None:
         click.echo(term(f"{r.id:<20} {r.status:<12} {detail}"))
     d = report.delivery
     click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))
+    if d.failed:
+        for error in dict.fromkeys(d.errors):
+            click.echo(term(f"alert not delivered: {error}"), err=True)
+        click.echo("`watcher alerts` lists what waits, with what to do", err=True)
+        if fail_on_alerts:
+            sys.exit(ALERTS_FAILED)
 
 
 @command()

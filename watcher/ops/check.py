@@ -2,6 +2,8 @@
 
 Unhealthy when (only enabled sources of the current config count):
 - a source has failed for longer than its `alert_after`;
+- a source has never succeeded and its last NEVER_OK_POLLS polls or more all failed (a new set-up
+  with a wrong URL or key shows at once, not after `alert_after`);
 - a source is `degraded` or `stale` (its state in watcher.health.source_rows);
 - alerts have been due for over an hour and are still pending (Slack refuses or cannot be reached);
 - no poll round (`once` over every source, or `run`) has completed within twice the shortest
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from watcher.store.ops import OpsStore
 
 PENDING_LIMIT = timedelta(hours=1)
+NEVER_OK_POLLS = 2  # failed polls of a source that never succeeded before it counts, whatever alert_after
 
 
 def kst(stamp: str | None) -> str:
@@ -61,6 +64,23 @@ def failing_reasons(config: Config, rows: dict[str, dict[str, Any]], now: dateti
     return out
 
 
+def never_ok_reasons(config: Config, rows: dict[str, dict[str, Any]], now: datetime) -> list[str]:
+    """Enabled sources that have never succeeded and failed NEVER_OK_POLLS polls or more (and are not
+    already reported past their alert_after)."""
+    out = []
+    for source in config.sources:
+        row = rows.get(source.id)
+        if not source.enabled or not row or row.get("last_success") or (row.get("failures") or 0) < NEVER_OK_POLLS:
+            continue
+        age = _since(row.get("failing_since"), now)
+        if age is not None and age >= source.alert_after:
+            continue  # failing_reasons says it
+        out.append(f"source {source.id}: never succeeded ({row['failures']} polls failed since "
+                   f"{kst(row.get('failing_since'))}): {row.get('last_error')} "
+                   f"(check its url with `watcher sources test {source.id}`)")
+    return out
+
+
 def state_reasons(config: Config, states: list[dict[str, Any]]) -> list[str]:
     """Rows of watcher.health.source_rows whose state is degraded or stale."""
     enabled = {s.id for s in config.sources if s.enabled}
@@ -93,7 +113,9 @@ def heartbeat_reasons(config: Config, store: OpsStore, now: datetime) -> list[st
 
 def reasons(config: Config, store: OpsStore, now: datetime, states: list[dict[str, Any]] | None = None) -> list[str]:
     """Every reason the watcher is unhealthy at `now`; [] when healthy."""
-    return (failing_reasons(config, store.source_health_rows(), now) + state_reasons(config, states or [])
+    rows = store.source_health_rows()
+    return (failing_reasons(config, rows, now) + never_ok_reasons(config, rows, now)
+            + state_reasons(config, states or [])
             + pending_reasons(store, now) + heartbeat_reasons(config, store, now))
 
 
