@@ -43,6 +43,10 @@ def rules() -> None:
 def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None, as_json: bool) -> None:
     """Apply the current rules.yaml to stored announcements; sends nothing.
 
+    With --diff, each line says whether it takes effect at the next `once` or poll of `run`: only
+    announcements published within max_age are matched again; older ones are marked
+    `[preview only]` and keep the matches they were stored with (`applies` in --json).
+
     Example: watcher rules test --rule medical-devices --since 2026-11-01
     """
     from watcher.match.matcher import Matcher
@@ -55,10 +59,17 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     store = open_existing_store()
     anns = list(store.announcements(since=iso_day(since)))
     if diff:
+        from watcher.ops.check import duration
+        from watcher.pipeline.cycle import now_kst
+        from watcher.store.window import keys_within
+
         old = _rules_in_force(store, base, cfg)
         result = diff_rules(Matcher(old), Matcher(cfg.rules), anns)
-        rows = [{"change": kind, **row} for kind in ("added", "dropped") for row in result[kind]
-                if not rule or row["rule"] == rule]
+        # which lines the next once/run applies: only announcements within max_age are matched again
+        within = keys_within(store.conn, int(now_kst().timestamp() - cfg.rules.max_age))
+        age = duration(cfg.rules.max_age)
+        rows = [{"change": kind, **row, "applies": (row["source"], row["id"]) in within}
+                for kind in ("added", "dropped") for row in result[kind] if not rule or row["rule"] == rule]
     else:
         rows = backtest(Matcher(cfg.rules), anns, rule=rule)
     if as_json:
@@ -70,8 +81,15 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     for row in rows:
         mark = {"added": "+ ", "dropped": "- "}.get(row.get("change", ""), "")
         words = ", ".join(row.get("words") or [])
-        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({words})"))
-    click.echo(f"{len(rows)} {'changes' if diff else 'matches'}")
+        later = "" if row.get("applies", True) else f"  [preview only: older than max_age {age}]"
+        click.echo(term(f"{mark}{row['rule']:<20} {row['source']:<12} {row['title']}  ({words}){later}"))
+    if not diff:
+        click.echo(f"{len(rows)} matches")
+        return
+    applies = sum(1 for row in rows if row["applies"])
+    click.echo(f"{len(rows)} changes: {applies} take effect at the next `once` or poll of `run` (published "
+               f"within max_age {age}: matched again, alerted if new to the channel); {len(rows) - applies} "
+               f"preview only (older: they keep the matches they were stored with)")
 
 
 def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
