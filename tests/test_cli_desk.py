@@ -134,7 +134,10 @@ def test_columns_align_by_display_width(desk):
 
 
 def test_csv_has_a_bom_and_the_desk_columns(desk, tmp_path):
-    result = CliRunner().invoke(cli, ["--db", desk["db"], "search", "의료기기", "--csv", "--limit", "200"])
+    korean = CliRunner().invoke(cli, ["--db", desk["db"], "search", "의료기기", "--csv", "--limit", "200"])
+    assert korean.stdout_bytes.startswith(b"\xef\xbb\xbf" + "게시일,마감일,D-day,제목,기관,출처,규칙,링크\r\n".encode())
+    result = CliRunner().invoke(cli, ["--db", desk["db"], "search", "의료기기", "--csv", "--csv-lang", "en",
+                                      "--limit", "200"])
     data = result.stdout_bytes
     assert data.startswith(b"\xef\xbb\xbfpublished,deadline,D-day,title,agency,source name,rules,link\r\n")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))

@@ -44,7 +44,7 @@ def run(db: str, *args: str) -> str:
 def test_table_shows_deadline_with_d_day_newest_first(db):
     out = run(db, "특구")
     assert out.index("기술사업화") < out.index("특화기업")
-    assert "D-7" in out and "마감" in out and "[gangso]" in out
+    assert "D-7" in out and "closed" in out and "[gangso]" in out
 
 
 def test_open_keeps_only_deadlines_ahead(db):
@@ -53,7 +53,7 @@ def test_open_keeps_only_deadlines_ahead(db):
 
 
 def test_csv_has_a_header_and_one_row_per_hit(db):
-    rows = list(csv.DictReader(io.StringIO(run(db, "특구", "--csv"))))
+    rows = list(csv.DictReader(io.StringIO(run(db, "특구", "--csv", "--csv-lang", "en"))))
     assert [r["title"] for r in rows] == ["강소특구 기술사업화 지원 공고", "강소특구 특화기업 모집 (마감)"]
     assert rows[0]["rules"] == "gangso" and rows[0]["link"] == "http://x/1"
 

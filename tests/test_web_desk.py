@@ -134,7 +134,10 @@ def test_status_shows_every_configured_source_and_pending_alerts(base: str) -> N
 
 
 def test_csv_export_has_bom_and_all_rows(base: str) -> None:
-    response = get(base, q="의료기기", format="csv")
+    korean = get(base, q="의료기기", format="csv")  # Korean headers by default, lang=en for English ones
+    assert korean.content.startswith(b"\xef\xbb\xbf" + "게시일,마감일,D-day,제목,기관,출처,규칙,링크\r\n".encode())
+    assert len(korean.content.decode("utf-8-sig").splitlines()) == N + 1 and ",마감," in korean.text
+    response = get(base, q="의료기기", format="csv", lang="en")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.content.startswith(b"\xef\xbb\xbfpublished,deadline,D-day,title,agency,source name,rules,link")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
@@ -143,7 +146,7 @@ def test_csv_export_has_bom_and_all_rows(base: str) -> None:
     assert first == {"published": "2026-12-01 09:00", "deadline": "", "D-day": "", "title": title(0),
                      "agency": "보건복지부", "source name": "NTIS 국가R&D 사업공고", "rules": "의료기기",
                      "link": "https://example.go.kr/ntis/000"}
-    assert rows[1]["D-day"] == "D-1" and rows[2]["D-day"] == "마감"
+    assert rows[1]["D-day"] == "D-1" and rows[2]["D-day"] == "closed"
 
 
 def test_json_export_is_the_whole_result(base: str) -> None:

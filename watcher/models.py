@@ -98,6 +98,7 @@ class Hit:
     # ("title", "강소연구개발특구"); shown to people instead of keywords (which may be regexes).
     # An explanation, not part of the verdict: two hits of the same rule and keywords are equal.
     words: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    label: str | None = field(default=None, compare=False)  # the rule's label, shown instead of its name
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,12 @@ def one_format(**flags: bool) -> str | None:
     return chosen[0] if chosen else None
 
 
+def _labels() -> dict[str, str]:
+    """Rule name -> label of rules.yaml, for the CSV's rules column; {} when the files cannot be read."""
+    cfg = _config_or_none()
+    return {r.name: r.label for r in cfg.rules.rules if r.label} if cfg else {}
+
+
 def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
     """Two lines per row, columns aligned by display width (Korean characters count two)."""
     from watcher.notify.messages import d_day
@@ -60,7 +66,8 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
     cells = []
     for row in rows:
         deadline = row.get("deadline")
-        due = f"{deadline} {d_day(deadline, today)}" if deadline else "no deadline"
+        left = d_day(deadline, today)
+        due = f"{deadline} {'closed' if left == '마감' else left}" if deadline else "no deadline"
         cells.append(((row.get("published") or row.get("first_seen") or "")[:10], due, row["source"],
                       row.get("agency") or "-", row.get("title") or ""))
     widths = [max(display_width(c[i]) for c in cells) for i in range(4)]
@@ -88,10 +95,12 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True, help="show at most N")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
 @click.option("--csv", "as_csv", is_flag=True, help="print CSV (UTF-8 with BOM, for Excel)")
+@click.option("--csv-lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True,
+              help="CSV headers in Korean (게시일, 마감일, ...) or English (published, deadline, ...)")
 @click.option("--atom", "as_atom", is_flag=True, help="print an Atom feed")
 def search(query: str, since: str | None, until: str | None, source: str | None, rule: str | None,
            agency: str | None, open_only: bool, dated: bool, sort: str, limit: int, as_json: bool, as_csv: bool,
-           as_atom: bool) -> None:
+           csv_lang: str, as_atom: bool) -> None:
     """Full-text search of stored announcements (title, summary, agency), newest first.
 
     Korean words of any length, even two syllables; words are ANDed, "quoted words" are a phrase,
@@ -123,7 +132,7 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
         sys.stdout.write(exports.to_json(found.rows, today))
     elif fmt == "csv":  # a terminal may show it: control characters from feeds escaped
         rows = [{k: term(v) if isinstance(v, str) else v for k, v in row.items()} for row in found.rows]
-        sys.stdout.buffer.write(exports.to_csv(rows, today).encode("utf-8"))
+        sys.stdout.buffer.write(exports.to_csv(rows, today, labels=_labels(), lang=csv_lang).encode("utf-8"))
     elif fmt == "atom":
         title = f"공모사업 검색: {query}" if query else "공모사업 검색"
         sys.stdout.write(exports.to_atom(found.rows, title, f"urn:gongmo-watcher:search:{query}", "", now, today))

@@ -30,7 +30,10 @@ def words_json(hit: Hit) -> list[dict[str, str]]:
 
 def rule_entry(hit: Hit) -> dict[str, Any]:
     """The stored form of one hit in an alert's `rules` list."""
-    return {"rule": hit.rule, "keywords": list(hit.keywords), "mention": hit.mention, "words": words_json(hit)}
+    entry = {"rule": hit.rule, "keywords": list(hit.keywords), "mention": hit.mention, "words": words_json(hit)}
+    if hit.label:  # what Slack shows instead of the name (rules.yaml `label`)
+        entry["label"] = hit.label
+    return entry
 
 
 def labels(words: Iterable[Any]) -> list[str]:

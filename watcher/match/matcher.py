@@ -259,7 +259,7 @@ class Matcher:
             if len(self._hits) > 100_000:
                 self._hits.clear()
             keywords = tuple(dict.fromkeys([*key[1], *(kw.text for kw in c.all)]))
-            hit = self._hits[key] = Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention)
+            hit = self._hits[key] = Hit(c.rule.name, c.rule.channel, keywords, c.rule.mention, label=c.rule.label)
         return hit, (*matched, *c.all)
 
     def _explain(self, c: _Compiled, verdict: tuple[Hit, tuple[_Keyword, ...]], ann: Announcement,
@@ -281,7 +281,7 @@ class Matcher:
                     if word not in words:
                         words.append(word)
                     break
-        return Hit(hit.rule, hit.channel, hit.keywords, hit.mention, tuple(words))
+        return Hit(hit.rule, hit.channel, hit.keywords, hit.mention, tuple(words), hit.label)
 
     def _word(self, f: str, kw: _Keyword, ann: Announcement, texts: dict[str, str]) -> tuple[str, str] | None:
         """(field, the text as published) where `kw` matches in field `f` of `ann`, else None."""
@@ -335,7 +335,7 @@ class Matcher:
                 hits.append(self._explain(c, verdict, ann, texts, seen))
             else:
                 hit = verdict[0]
-                hits.append(Hit(hit.rule, hit.channel, hit.keywords, hit.mention, words))
+                hits.append(Hit(hit.rule, hit.channel, hit.keywords, hit.mention, words, hit.label))
         return hits
 
     def screen(self, anns: Sequence[Announcement | Any], texts: list[str] | None = None) -> list[bool]:

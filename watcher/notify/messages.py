@@ -98,10 +98,11 @@ def _linked(title: str, url: str | None) -> str:
 
 
 def _rules_line(rules: list[dict[str, Any]]) -> str:
-    """`규칙: *gangso* (강소연구개발특구 (제목), 연구개발특구진흥재단 (기관))`: the item's words, never a pattern."""
+    """`규칙: *강소특구* (강소연구개발특구 (제목), 연구개발특구진흥재단 (기관))`: the rule's label (else its
+    name) and the item's words, never a pattern."""
     parts = []
     for rule in rules:
-        name = escape(_clip(str(rule.get("rule") or "?"), 80))
+        name = escape(_clip(str(rule.get("label") or rule.get("rule") or "?"), 80))
         words = [escape(_clip(w, 60)) for w in hit_words(rule)][:10]
         parts.append(f"*{name}*" + (f" ({', '.join(words)})" if words else ""))
     return _clip("규칙: " + " · ".join(parts), SECTION_MAX) if parts else ""

@@ -5,6 +5,8 @@ Pure: a recorded `last_error` (`slack: not_in_channel`) and the channel in, one 
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
+from typing import Any
 
 # Slack's error code -> what to do ({ch}: the channel)
 _SLACK = {
@@ -25,6 +27,32 @@ _SLACK = {
     "ratelimited": "Slack이 잠시 전송을 제한했습니다. 자동으로 다시 보냅니다.",
 }
 CHANNEL_ERRORS = ("not_in_channel", "channel_not_found", "is_archived", "channel_is_archived", "restricted_action")
+
+
+_STATE_ORDER = {"failing": 0, "degraded": 1, "stale": 2, "never polled": 3, "ok": 4, "disabled": 5}
+
+
+def source_remedy(row: dict[str, Any]) -> str:
+    """What to do about one source row of /status (watcher.health.source_rows), '' when nothing."""
+    from watcher.notify.opstext import what_to_check
+
+    state, error = row.get("state"), row.get("last_error") or ""
+    if state == "failing" or (row.get("failures") and error):
+        head = "한 번도 수집에 성공하지 못했습니다. " if not row.get("last_success") else ""
+        return head + what_to_check(SimpleNamespace(id=row.get("id")), error)  # type: ignore[arg-type]
+    if state == "degraded":
+        return (f"응답은 오지만 항목의 필드가 비어 있습니다: `watcher sources test {row.get('id')}`로 확인하고 "
+                "sources.yaml의 fields를 고치세요.")
+    if state == "stale":
+        return "새 공고가 한동안 없습니다: 게시판 주소가 바뀌지 않았는지 사이트에서 확인하세요."
+    if state == "never polled":
+        return "아직 수집하지 않았습니다: `watcher once`를 실행하거나 `watcher run`이 돌고 있는지 확인하세요."
+    return ""
+
+
+def failing_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sources that need attention first (failing, degraded, stale, never polled), then the rest; stable."""
+    return sorted(rows, key=lambda r: _STATE_ORDER.get(str(r.get("state")), 4))
 
 
 def code_of(error: str | None) -> str:

@@ -25,6 +25,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from watcher.desk import DAY_MAX, DAY_MIN, SORTS, Query
 from watcher.errors import MissingDatabase, WatcherError
 from watcher.models import Config
+from watcher.notify.remedies import failing_first, source_remedy
 from watcher.store import Store
 from watcher.store import search as fts
 from watcher.web import exports, page
@@ -128,7 +129,9 @@ class Desk:
         now = self.now()
         today, labels = now.date(), self.labels()
         sources = store.known_sources()
-        rules = [(r, labels.get(r) or r) for r in store.known_rules()]
+        cfg = self.config()
+        configured = [r.name for r in cfg.rules.rules] if cfg else []  # a new rule shows before it matches
+        rules = [(r, labels.get(r) or r) for r in dict.fromkeys([*configured, *store.known_rules()])]
         flags, fresh = _flags(form), store.freshness()
         try:
             query = query_of(form)
@@ -152,7 +155,7 @@ class Desk:
         rows = store.find(query, now.date(), limit=exports_limit()).rows
         today = now.date()
         if fmt == "csv":
-            text = exports.to_csv(rows, today, labels)
+            text = exports.to_csv(rows, today, labels, lang="en" if form.get("lang") == "en" else "ko")
         elif fmt == "json":
             text = exports.to_json(rows, today)
         else:
@@ -202,8 +205,9 @@ def status_rows(config: Config | None, store: Store | None, now: datetime) -> li
     rows = source_rows(config, store or _NoRows(), now) if config else []
     for row in rows:
         row["last_new_item"] = row.get("last_new") or (stored.get(row["id"]) or {}).get("last_new_item")
-        row["reason"] = ""  # the columns say it in Korean; health's reasons are English (CLI)
+        row["reason"] = source_remedy(row)  # in Korean; health's reasons are English (CLI)
     known = {row["id"] for row in rows}
+    rows = failing_first(rows)  # what needs someone first
     rows.extend({**row, "state": "failing" if row.get("failures") else "ok", "reason": "sources.yaml에 없음"}
                 for sid, row in stored.items() if sid not in known)
     return rows

@@ -1,8 +1,9 @@
 """Exports of a search, shared by the web page (`format=csv|json|atom`) and `watcher search`
 (`--csv`, `--json`, `--atom`). Pure: rows in (as Store.find returns them), text out.
 
-- CSV: UTF-8 with a byte order mark (Excel then reads Korean right), columns published, deadline,
-  D-day, title, agency, source name, rules, link.
+- CSV: UTF-8 with a byte order mark (Excel then reads Korean right), Korean headers 게시일, 마감일,
+  D-day, 제목, 기관, 출처, 규칙, 링크 (rules by their label); `lang="en"` gives the English headers
+  published, deadline, D-day, title, agency, source name, rules, link, and `closed` for `마감`.
 - JSON: one array of objects (source, source_name, id, title, link, summary, published, deadline,
   d_day, agency, rules, first_seen).
 - Atom (RFC 4287): one entry per announcement, newest first, so a saved search is a feed a reader
@@ -26,6 +27,8 @@ from watcher.store.search import KST
 
 BOM = "\ufeff"
 CSV_COLUMNS = ("published", "deadline", "D-day", "title", "agency", "source name", "rules", "link")
+CSV_COLUMNS_KO = ("게시일", "마감일", "D-day", "제목", "기관", "출처", "규칙", "링크")
+CSV_LANGS = ("ko", "en")
 FORMATS = {  # format -> (media type, file extension)
     "csv": ("text/csv", "csv"),
     "json": ("application/json", "json"),
@@ -54,18 +57,26 @@ def _minute(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | None = None) -> str:
+def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | None = None,
+           lang: str | None = "ko") -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS if lang == "en" else CSV_COLUMNS_KO)
+    if lang == "en":
+        rows = [{**row, "d_day_en": True} for row in rows]
     for row in rows:
         writer.writerow([
             _minute(row.get("published") or row.get("first_seen")), row.get("deadline") or "",
-            d_day(row.get("deadline"), today) or "", row.get("title") or "", row.get("agency") or "",
+            _d_day(row, today), row.get("title") or "", row.get("agency") or "",
             row.get("source_name") or row.get("source") or "", ", ".join(_labels(row.get("rules") or [], labels)),
             row.get("link") or "",
         ])
     return BOM + out.getvalue()
+
+
+def _d_day(row: dict[str, Any], today: date) -> str:
+    text = d_day(row.get("deadline"), today) or ""
+    return "closed" if text == "마감" and row.get("d_day_en") else text
 
 
 def json_rows(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:

@@ -20,7 +20,8 @@ from watcher.notify.messages import d_day
 from watcher.notify.remedies import slack_remedy
 from watcher.store.desk import stamp
 
-FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit")
+FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit",
+             "lang")
 STATES = {"ok": "정상", "failing": "실패", "degraded": "일부 필드 비어 있음", "stale": "새 공고 없음",
           "disabled": "사용 안 함", "never polled": "아직 수집 안 함"}
 
@@ -230,15 +231,15 @@ def status_page(rows: list[dict[str, Any]], pending: list[dict[str, Any]], fresh
     for row in rows:
         state = row.get("state") or "ok"
         css = "never" if state == "never polled" else state.replace(" ", "-")
-        reason = f' <span class="agency">{e(row["reason"])}</span>' if row.get("reason") else ""
+        todo = f'<div class="todo">{e(row["reason"])}</div>' if row.get("reason") else ""  # what to do
         error = e(row.get("last_error")) if row.get("last_error") else ""
         failures = f' ({e(row.get("failures"))}회 연속)' if row.get("failures") else ""
         out.append(
             f'<tr id="source-{e(row["id"])}"><td class="title">{e(row.get("name") or row["id"])}'
             f'<div class="agency">{e(row["id"])}</div></td>'
-            f'<td class="state state-{e(css)}" data-state="{e(state)}">{e(STATES.get(state, state))}{reason}</td>'
+            f'<td class="state state-{e(css)}" data-state="{e(state)}">{e(STATES.get(state, state))}</td>'
             f'<td class="when"><span class="label">성공</span>{_when(row.get("last_success"))}</td>'
-            f'<td class="err">{error}{failures}</td>'
+            f'<td class="err">{error}{failures}{todo}</td>'
             f'<td class="num"><span class="label">공고</span>{e(row.get("items") or 0)}건</td>'
             f'<td class="when"><span class="label">새 공고</span>{_when(row.get("last_new_item"))}</td>'
             f'<td class="when"><span class="label">다음</span>{_when(row.get("next_poll"))}</td></tr>'
