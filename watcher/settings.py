@@ -15,6 +15,10 @@ import logging
 import os
 
 log = logging.getLogger("watcher")
+# Routine events of the service (started, config reloaded, rules re-applied, stopping, stopped): INFO,
+# and shown without -v (this logger passes INFO although the root logger stays at WARNING).
+service_log = logging.getLogger("watcher.service")
+service_log.setLevel(logging.INFO)
 
 
 def env_seconds(name: str, default: float) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -107,10 +106,19 @@ def run() -> None:
 
     runner = Runner(cfg, store, make_sender(os.environ), reload=reload,
                     fingerprint=lambda: _config().config_fingerprint(sources_path, rules_path))
+    from watcher.settings import service_log
+
+    def stop(signum: int, _frame: object) -> None:
+        if not runner.stop.is_set():
+            service_log.info("%s received: finishing the write in hand, then stopping", signal.Signals(signum).name)
+        runner.stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: runner.stop.set())
-    logging.getLogger("watcher").warning("watching %d sources", sum(s.enabled for s in cfg.sources))
+        signal.signal(sig, stop)
+    service_log.info("watching %d sources (%s, %s, database %s)", sum(s.enabled for s in cfg.sources),
+                     sources_path, rules_path, setting("db"))
     runner.run_forever()
+    service_log.info("stopped")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # do not wait for fetches still in flight; every write is committed

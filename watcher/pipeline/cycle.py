@@ -29,9 +29,11 @@ from watcher.models import Config, Source
 from watcher.notify import opstext
 from watcher.pipeline.rematch import RematchReport, apply_rules
 from watcher.pipeline.workers import Items, ParsePool, safe_parse_and_match
+from watcher.settings import service_log  # INFO shown without -v
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
+
 PER_HOST = 4
 WORKERS = 32
 # Polls finished within this many seconds share one commit (fewer, larger search-index flushes); the
@@ -138,7 +140,7 @@ class Cycle:
         """Edited rules applied to the stored announcements (see watcher/rematch.py)."""
         report = apply_rules(self.store, self.config, self.clock(), self.matcher)
         if report is not None and report.checked:
-            log.warning("rules changed: %d stored announcements matched again (%d changed), %d alerts "
+            service_log.info("rules changed: %d stored announcements matched again (%d changed), %d alerts "
                         "queued in %.1fs", report.checked, report.changed, report.alerts_queued, report.seconds)
         return report
 

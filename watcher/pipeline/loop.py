@@ -22,9 +22,11 @@ from watcher.health import backoff_delay
 from watcher.models import Config
 from watcher.notify import opstext
 from watcher.pipeline.cycle import Cycle, Polled, now_kst
+from watcher.settings import service_log  # INFO shown without -v
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
+
 ROUND_BACKOFF, ROUND_BACKOFF_MAX = 1.0, 60.0  # `run` after a failed round (locked or full database, ...)
 HEARTBEAT_EVERY = 30.0  # seconds between two `run` heartbeats (at most a quarter of the shortest interval)
 
@@ -132,7 +134,7 @@ class Runner:
             return
         self._seen_print = current
         self.cycle.set_config(config)
-        log.warning("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
+        service_log.info("config reloaded: %d sources, %d rules", len(config.sources), len(config.rules.rules))
         self.cycle.apply_rules()
         for source_id in self.cycle.refetch & set(self.jobs):  # read differently now: poll it at once
             self.scheduler.cancel_job(self.jobs.pop(source_id)[0])
