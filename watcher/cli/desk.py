@@ -96,7 +96,7 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
 @click.option("--csv", "as_csv", is_flag=True, help="print CSV (UTF-8 with BOM, for Excel)")
 @click.option("--csv-lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True,
-              help="CSV headers in Korean (게시일, 마감일, ...) or English (published, deadline, ...)")
+              help="CSV headers in Korean (the default) or English (published, deadline, ...)")
 @click.option("--atom", "as_atom", is_flag=True, help="print an Atom feed")
 def search(query: str, since: str | None, until: str | None, source: str | None, rule: str | None,
            agency: str | None, open_only: bool, dated: bool, sort: str, limit: int, as_json: bool, as_csv: bool,
