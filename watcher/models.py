@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["feed", "json", "html"]
 
@@ -32,6 +32,14 @@ class Source:
     alert_after: float = 86_400.0  # seconds of failure (or of degraded polls) before one ops alert
     stale_after: float = 30 * 86_400.0  # seconds without a new item before the source shows `stale`
     paging: dict[str, str | int] | None = None  # json pagination, see docs/DESIGN.md
+    # what real boards need (watcher/config/boardkeys.py, docs/CONFIG.md): the request, the identity, the agency
+    method: str = "GET"  # GET or POST
+    body: dict[str, dict[str, Any]] | None = None  # POST body: {"form": {...}} or {"json": {...}}
+    session_url: str | None = None  # fetched first, each poll, for the cookie it sets
+    id_params: tuple[str, ...] = ()  # the item's id: these query parameters of its link
+    id_pattern: str | None = None  # the item's id: this regex's first group (or match) in its link
+    id_base64: dict[str, Any] | None = None  # the item's id: {"param": p, "keys": (k, ...)} in a base64 parameter
+    agency: str | None = None  # fixed agency of the source's items that carry none
     env_missing: tuple[str, ...] = ()  # `enabled: auto` sources: unset ${VAR}s keeping it disabled
     line: int = 0  # line in sources.yaml, for messages
 

@@ -18,6 +18,7 @@ import click
 from watcher.cli.common import command, iso_day, load, open_existing_store, setting
 from watcher.desk import DAY_MAX, DAY_MIN, SORTS, Query, display_width, pad
 from watcher.errors import InputError, WatcherError
+from watcher.parse.links import shown_link
 from watcher.termsafe import term
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
     for row, cell in zip(rows, cells, strict=True):
         lines.append("  ".join(pad(text, widths[i]) for i, text in enumerate(cell[:4])) + "  " + cell[4])
         rules = ",".join(row.get("rules") or [])
-        lines.append(" " * (widths[0] + 2) + (row.get("link") or "") + (f"  [{rules}]" if rules else ""))
+        lines.append(" " * (widths[0] + 2) + (shown_link(row.get("link")) or "") + (f"  [{rules}]" if rules else ""))
     return lines
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import click
 
+from watcher.cli.catalog import catalog
 from watcher.cli.common import CONTEXT, Group, command, json_out, load, path_options
 from watcher.errors import SourceError
 from watcher.health import KST, poll_health
 from watcher.models import Config, Source
+from watcher.parse.links import shown_link
 
 SHOWN = 20  # items printed per source in text output (--json has them all)
 
@@ -24,7 +26,10 @@ SHOWN = 20  # items printed per source in text output (--json has them all)
 @click.group(cls=Group, context_settings=CONTEXT)
 @path_options
 def sources() -> None:
-    """Work with sources.yaml."""
+    """Work with sources.yaml and the source catalogue it includes from."""
+
+
+sources.add_command(catalog)  # `watcher sources catalog` (watcher/cli/catalog.py)
 
 
 def _items(source: Source, config: Config, path: str | None) -> list[tuple[Any, list[Any]]]:
@@ -51,9 +56,9 @@ def _items(source: Source, config: Config, path: str | None) -> list[tuple[Any, 
 
 def dry_run(source: Source, config: Config, path: str | None) -> dict[str, Any]:
     """What one source would store: its items, each field's coverage, warnings, and whether it passes
-    (items, every one with a title and a link)."""
+    (items, every one with a title and a link, and not degraded as `status` would call it)."""
     report: dict[str, Any] = {"id": source.id, "name": source.label, "kind": source.kind,
-                              "url": path or source.url, "ok": False, "error": None, "items": 0,
+                              "url": path or source.url, "ok": False, "error": None, "degraded": False, "items": 0,
                               "coverage": {}, "selectors": {}, "warnings": [], "announcements": []}
     try:
         found = _items(source, config, path)
@@ -66,7 +71,7 @@ def dry_run(source: Source, config: Config, path: str | None) -> dict[str, Any]:
         items=polled.items, selectors=polled.selectors,
         coverage={name: polled.share(name) for name in polled.coverage},
         warnings=[p.english() for p in polled.problems] + polled.warnings,
-        announcements=[{"title": a.title, "link": a.link, "published": a.published, "deadline": a.deadline,
+        announcements=[{"title": a.title, "link": shown_link(a.link), "published": a.published, "deadline": a.deadline,
                         "agency": a.agency, "rules": [h.rule for h in hits]} for a, hits in found],
     )
     if not anns:
@@ -74,7 +79,8 @@ def dry_run(source: Source, config: Config, path: str | None) -> dict[str, Any]:
     elif polled.coverage["title"] < polled.items or polled.coverage["link"] < polled.items:
         missing = polled.items - min(polled.coverage["title"], polled.coverage["link"])
         report["error"] = f"{missing} of {polled.items} items lack a title or a link"
-    report["ok"] = report["error"] is None
+    report["degraded"] = polled.degraded  # e.g. a mapped field matching nothing in every item
+    report["ok"] = report["error"] is None and not polled.degraded
     return report
 
 
@@ -95,7 +101,10 @@ def _print(report: dict[str, Any]) -> None:
             click.echo(f"  ... {report['items'] - SHOWN} more (--json lists every item)")
     for warning in report["warnings"]:
         click.echo(f"  warning: {warning}")
-    click.echo(f"  => {'ok' if report['ok'] else 'FAIL: ' + report['error']}")
+    if report["error"] is None and report["degraded"]:
+        click.echo("  => degraded (as `watcher status` would show it)")
+    else:
+        click.echo(f"  => {'ok' if report['ok'] else 'FAIL: ' + report['error']}")
 
 
 def _pct(share: float | None) -> str:
@@ -114,7 +123,8 @@ def _cut(text: str, width: int) -> str:
 def sources_test(ids: tuple[str, ...], path: str | None, as_json: bool) -> None:
     """Dry run: fetch each named source (every enabled one when none is named), parse it with its settings
     and print what would be stored, with each field's coverage and warnings. Stores nothing, sends nothing.
-    Exit 0 when every source yields items that all have a title and a link, 1 otherwise, 2 for bad config.
+    Exit 0 when every source yields items that all have a title and a link and none is degraded (a mapped
+    field matching nothing in every item, as `watcher status` says), 1 otherwise, 2 for bad config.
 
     Example: watcher sources test gbtp --file saved/gbtp-list.html
     """

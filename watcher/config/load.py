@@ -19,6 +19,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from watcher.config.boardkeys import BOARD_KEYS, board_settings
+from watcher.config.boardkeys import BODY_KEYS as _BODY_KEYS  # noqa: F401  (documented: docs/CONFIG.md)
+from watcher.config.boardkeys import ID_BASE64_KEYS as _ID_BASE64_KEYS  # noqa: F401  (documented too)
+from watcher.config.include import with_included
 from watcher.config.yamlcheck import (
     VAR,
     Ctx,
@@ -48,10 +52,10 @@ __all__ = ["check", "config_fingerprint", "load_config", "load_rules", "load_sou
 
 _ID = re.compile(r"[a-z0-9_-]+")
 # The keys each part of the two files accepts (docs/CONFIG.md documents each table; a test compares).
-_SOURCES_FILE_KEYS = ("defaults", "sources")
+_SOURCES_FILE_KEYS = ("defaults", "include", "sources")
 _RULES_FILE_KEYS = ("defaults", "synonyms", "rules")
 _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items", "headers",
-                "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes", "stale_after")
+                "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes", "stale_after", *BOARD_KEYS)
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
 _ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
@@ -81,10 +85,11 @@ def _selector_error(sel: str) -> str | None:
         import soupsieve
     except ImportError:  # pragma: no cover - bs4 brings soupsieve
         return None
-    try:
-        soupsieve.compile(sel)
-    except Exception as e:  # SelectorSyntaxError; message spans lines
-        return str(e).splitlines()[0]
+    for alternative in sel.split("||"):  # `a || b`: b where a matches nothing (watcher/parse/html.py)
+        try:
+            soupsieve.compile(re.sub(r"@[\w:-]+\s*$", "", alternative.strip()) or "*")
+        except Exception as e:  # SelectorSyntaxError; message spans lines
+            return str(e).splitlines()[0]
     return None
 
 
@@ -207,6 +212,7 @@ def _source(ctx: Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: dic
         headers = {hk: hv for hk, hv in headers.items() if hk.lower() != k.lower()}
         headers[k] = v
     paging = _paging(ctx, m, line, kind)
+    board = board_settings(ctx, m, line)
     missing = tuple(dict.fromkeys(var for var, _ in ctx.unset))
     if enabled is True:
         ctx.flush_unset()
@@ -219,7 +225,7 @@ def _source(ctx: Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: dic
     return Source(id=sid, url=url or "", name=name or sid, kind=kind,  # type: ignore[arg-type]
                   enabled=enabled is True or (enabled == "auto" and not missing), tags=tags,
                   items=items, fields=fields, headers=headers, encoding=encoding, paging=paging,
-                  env_missing=missing, line=line,
+                  env_missing=missing, line=line, **board,
                   **{k: defaults[k] if v is None else v for k, v in settings.items()})
 
 
@@ -252,11 +258,10 @@ def _parse_sources(ctx: Ctx) -> tuple[tuple[Source, ...], set[str] | None]:
     if data is None:
         return (), None
     defaults = _source_defaults(ctx, data)
-    seq = get_items(ctx, data, "sources", 1)
+    seq = get_items(ctx, data, "sources", 1, required=data.get("include") is None)
     out: list[Source] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(seq or []):
-        line = item_line(seq, i, 1)
+    for item, line in with_included(ctx, data, seq or []):  # catalogue entries first (config/include.py)
         if not isinstance(item, Mapping):
             ctx.err(line, "each source must be a mapping with 'id' and 'url'")
             continue

@@ -138,12 +138,21 @@ class Session:
     def get(self, url: str, headers: dict[str, str], timeout: float,
             on_connection: Callable[[http.client.HTTPConnection], None] | None = None) -> Response:
         """GET `url`, following redirects; the answer's headers are read, its body is not."""
+        return self.request("GET", url, headers, timeout, on_connection=on_connection)
+
+    def request(self, method: str, url: str, headers: dict[str, str], timeout: float, body: bytes | None = None,
+                on_connection: Callable[[http.client.HTTPConnection], None] | None = None) -> Response:
+        """`method` (GET or POST with `body`) to `url`, following redirects (a POST redirected by 301, 302
+        or 303 becomes a GET, as browsers do; 307 and 308 repeat it); the body of the answer is not read."""
         sent = {**self.headers, **headers}
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._send(url, sent, timeout, on_connection)
+            response = self._send(url, sent, timeout, on_connection, method, body)
             if response.status_code not in REDIRECTS or not response.headers.get("Location"):
                 return response
             response.close()
+            if response.status_code not in (307, 308):
+                method, body = "GET", None
+                sent = {k: v for k, v in sent.items() if k.lower() != "content-type"}
             target = urljoin(url, response.headers["Location"].strip())
             if urlsplit(target).hostname != urlsplit(url).hostname:
                 sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
@@ -151,7 +160,8 @@ class Session:
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
 
     def _send(self, url: str, headers: dict[str, str], timeout: float,
-              on_connection: Callable[[http.client.HTTPConnection], None] | None) -> Response:
+              on_connection: Callable[[http.client.HTTPConnection], None] | None,
+              method: str = "GET", body: bytes | None = None) -> Response:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         host = parts.hostname or ""
@@ -175,7 +185,7 @@ class Session:
             if on_connection is not None:
                 on_connection(conn)
             try:
-                conn.request("GET", target, headers=headers)
+                conn.request(method, target, body=body, headers=headers)
                 raw = conn.getresponse()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
                     http.client.BadStatusLine):

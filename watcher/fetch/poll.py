@@ -27,8 +27,10 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from watcher import __version__
+from watcher.clock import now_kst
 from watcher.errors import FetchError
 from watcher.fetch.httpclient import Response, Session, TooManyRedirects
+from watcher.fetch.request import encoded_body, prepared
 from watcher.models import Source
 
 USER_AGENT = f"gongmo-watcher/{__version__} (public-call watcher; polite polling)"
@@ -159,8 +161,13 @@ def body_hash(*bodies: bytes) -> str:
     return digest.hexdigest()
 
 
-def _get(session: Session, source: Source, url: str, headers: dict[str, str], deadline: Deadline) -> Response:
+def _get(session: Session, source: Source, url: str, headers: dict[str, str], deadline: Deadline,
+         send: tuple[bytes, str] | None = None) -> Response:
+    """GET `url`, or POST the `send` (body, content type) of watcher/fetch/request.py."""
     try:
+        if send is not None:
+            return session.request("POST", url, {**headers, "Content-Type": send[1]}, source.timeout, send[0],
+                                   on_connection=deadline.attach)
         return session.get(url, headers, source.timeout, on_connection=deadline.attach)
     except (OSError, http.client.HTTPException, TooManyRedirects) as exc:
         raise _fetch_error(exc, source, url, deadline) from None
@@ -209,6 +216,11 @@ def _read(response: Response, source: Source, deadline: Deadline) -> bytes:
     return b"".join(chunks)
 
 
+def _checked(response: Response) -> Response:
+    _check_status(response)
+    return response
+
+
 def _check_status(response: Response) -> None:
     code = response.status_code
     if code in (429, 503):
@@ -224,13 +236,16 @@ def _check_status(response: Response) -> None:
 def fetch(session: Session, source: Source, state: FetchState | None = None) -> FetchResult:
     """One poll of `source`. Raises FetchError (`fetch: ...`) for every failure."""
     state = state or FetchState()
+    source = prepared(source, now_kst())  # `{today…}` filled, for this poll (watcher/fetch/request.py)
     headers = dict(source.headers)
     if state.etag:
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     with Deadline(source.timeout) as deadline:
-        response = _get(session, source, source.url, headers, deadline)
+        if source.session_url:  # the first request of a board that sets its session cookie there
+            _read(_checked(_get(session, source, source.session_url, dict(source.headers), deadline)), source, deadline)
+        response = _get(session, source, source.url, headers, deadline, encoded_body(source))
         if response.status_code == 304:
             response.close()
             return FetchResult("not_modified", response.url, etag=state.etag, last_modified=state.last_modified,

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from watcher.clock import KST
 from watcher.deadlines import d_day, deadline_order, is_urgent
 from watcher.match.explain import hit_words
+from watcher.parse.links import canonical_link
 
 __all__ = ["KST", "build_digest", "build_message", "build_ops", "d_day", "digest_parts", "escape", "safe_url"]
 
@@ -39,7 +40,7 @@ def safe_url(link: str | None) -> str | None:
     """An http(s) link made safe to put inside `<...|...>`, escaped; None when unusable."""
     if not link:
         return None
-    link = link.strip()
+    link = canonical_link(link.strip())  # shown clean: no utm_*, no jsessionid (watcher/parse/links.py)
     try:
         parts = urlsplit(link)
     except ValueError:

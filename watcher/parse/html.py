@@ -4,6 +4,9 @@
 selector relative to the item, giving the text of the first match; `sel@attr` gives an attribute
 instead, and an empty selector (`""`, `@data-id`) means the item itself. Without a mapping, `title`
 is the text of the item's first link and `link` its href. Links resolve against the page URL.
+Alternatives `a || b` (in `items` or a field) are tried in turn: the first that selects anything
+wins, so a board's new markup and its old one can both be read (a CSS list `a, b` would take the
+first element in document order instead).
 
 Boards that open posts with script (`<a href="#" onclick="fn_view('123','B01')">`) take one more
 field, `link_template`: the arguments of the call fill `{0}`, `{1}`, ... and the result resolves
@@ -34,7 +37,7 @@ def parse_html(source: Source, body: bytes, content_type: str | None, url: str) 
         raise ParseError("no items selector set for an html source")
     text = markup_safe(decode(body, content_type, source.encoding))
     soup = BeautifulSoup(text, "lxml")
-    elements = _select(soup, source.items)
+    elements = next((found for alt in source.items.split("||") if (found := _select(soup, alt.strip()))), [])
     if not elements:
         raise ParseError(f"selector '{source.items}' matched 0 items")
     fields = {**_DEFAULTS, **{k: v for k, v in source.fields.items() if k in FIELDS}}
@@ -77,10 +80,15 @@ def _select(root: Tag, selector: str) -> list[Tag]:
 
 
 def _find(item: Tag, spec: str) -> tuple[Tag | None, str | None]:
-    """(first element `sel` selects inside `item`, or item itself for an empty sel; attr or None)."""
-    m = _ATTR.match(spec)
-    selector, attr = (m.group("sel").strip(), m.group("attr")) if m else (spec.strip(), None)
-    return (_select_one(item, selector) if selector else item), attr
+    """(first element `sel` selects inside `item`, or item itself for an empty sel; attr or None).
+    `a || b`: the alternatives in turn, the first that selects an element wins."""
+    for alternative in spec.split("||"):
+        m = _ATTR.match(alternative)
+        selector, attr = (m.group("sel").strip(), m.group("attr")) if m else (alternative.strip(), None)
+        el = _select_one(item, selector) if selector else item
+        if el is not None:
+            return el, attr
+    return None, None
 
 
 def _read(el: Tag, attr: str | None) -> str | None:

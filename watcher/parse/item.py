@@ -14,6 +14,7 @@ from datetime import datetime
 
 from watcher.models import Announcement, Source
 from watcher.parse.dates import deadline_from_text, parse_date, parse_period, to_date, to_iso
+from watcher.parse.identity import identity
 from watcher.parse.links import absolute, canonical_link, make_id
 from watcher.parse.text import clean_text, html_to_text
 from watcher.parse.textclean import valid
@@ -47,10 +48,11 @@ def make_announcement(
     raw_published = raw.get("published")
     published_dt = parse_date(raw_published)
     published = to_iso(published_dt) if published_dt else None
-    agency = clean_text(raw.get("agency")) or None
+    agency = clean_text(raw.get("agency")) or source.agency or None  # the source's fixed agency
     return Announcement(
         source=source.id,
-        id=make_id(clean_text(raw.get("id")), link, title, published or clean_text(raw_published)),
+        id=identity(source, link) or make_id(clean_text(raw.get("id")), link, title,
+                                             published or clean_text(raw_published)),
         title=title,
         link=link,
         summary=summary,

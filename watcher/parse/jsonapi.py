@@ -3,7 +3,8 @@
 `source.items` is a dotted path to the list of items (`response.body.items.item`; numbers index
 lists); one object where a list is expected is one item, and an empty value on the way (`"items":
 ""`, as data.go.kr sends when nothing matches) is no items. `source.fields` maps announcement
-fields to item keys (dotted paths allowed). Errors reported in a 200 body raise ParseError.
+fields to item keys (dotted paths allowed); `link_template` builds the link from item keys
+(`{ancmId}`). Errors reported in a 200 body raise ParseError.
 
 An XML body (data.go.kr answers XML when `dataType`/`_type` is missing or ignored) is read as the same
 tree: an element with children is an object keyed by child name, a repeated child a list, a leaf its
@@ -13,7 +14,9 @@ text; so `response.body.items.item` and the field names hold for both forms.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import quote
 
 from lxml import etree
 
@@ -25,18 +28,26 @@ from watcher.parse.text import decode
 from watcher.parse.textclean import markup_safe
 
 _MISSING = object()
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 def parse_json(source: Source, body: bytes, content_type: str | None, url: str) -> list[Announcement]:
     data = load(body, content_type, source.encoding)
     if check_json_error(data):
         return []
-    entries = (
-        ({field: _text(lookup(item, path)) for field, path in source.fields.items()}, False)
-        for item in _items(source, data)
-        if isinstance(item, dict)
-    )
+    entries = ((_raw(source, item), False) for item in _items(source, data) if isinstance(item, dict))
     return announcements(source, url, entries)
+
+
+def _raw(source: Source, item: dict[str, Any]) -> dict[str, str | None]:
+    """The item's field strings; `link_template` (`view.do?id={ancmId}&y={bsnsYy}`) filled with item keys."""
+    raw = {field: _text(lookup(item, path)) for field, path in source.fields.items() if field != "link_template"}
+    template = source.fields.get("link_template")
+    if template:
+        values = {name: _text(lookup(item, name)) for name in _PLACEHOLDER.findall(template)}
+        filled = _PLACEHOLDER.sub(lambda m: quote(values[m.group(1)] or "", safe=""), template)
+        raw["link"] = filled if all(values.values()) else None
+    return raw
 
 
 def load(body: bytes, content_type: str | None = None, encoding: str | None = None) -> Any:

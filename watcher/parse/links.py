@@ -50,6 +50,12 @@ def canonical_link(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def shown_link(link: str | None) -> str | None:
+    """The link as alerts, the desk, exports and `--json` show it: its canonical form (no `utm_*`,
+    no `jsessionid`, no fragment), so what people click and share is what identifies the call."""
+    return canonical_link(link) if link and link.strip() else link
+
+
 def make_id(guid: str | None, link: str | None, title: str | None, published: str | None) -> str:
     """Announcement id: the guid; else the canonical link; else sha1 of `title + "\\n" + date`."""
     if guid and guid.strip():

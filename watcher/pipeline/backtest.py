@@ -16,6 +16,7 @@ from watcher.errors import WatcherError
 from watcher.match.explain import word_label
 from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Hit
+from watcher.parse.links import shown_link
 
 Row = dict[str, Any]
 
@@ -26,7 +27,7 @@ def _row(ann: Announcement, hit: Hit) -> Row:
         "source": ann.source,
         "id": ann.id,
         "title": ann.title,
-        "link": ann.link,
+        "link": shown_link(ann.link),
         "published": ann.published,
         "channel": hit.channel,
         "words": [word_label(f, t) for f, t in hit.words],

@@ -15,6 +15,7 @@ from typing import Any
 from icalendar import Calendar, Event
 
 from watcher.deadlines import KST, parse_day
+from watcher.parse.links import shown_link
 
 PRODID = "-//gongmo-watcher//deadlines//KO"
 
@@ -41,7 +42,7 @@ def calendar_ics(calls: Iterable[dict[str, Any]], now: datetime, name: str = "�
         event.add("dtend", day + timedelta(days=1))
         event.add("summary", str(row.get("title") or ""))
         event.add("transp", "TRANSPARENT")
-        link = row.get("link")
+        link = shown_link(row.get("link"))
         lines = [link] if link else []
         for label, key in (("출처", "source_name"), ("기관", "agency")):
             if row.get(key):

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from watcher.notify.messages import d_day
+from watcher.parse.links import shown_link
 from watcher.store.search import KST
 
 BOM = "\ufeff"
@@ -69,7 +70,7 @@ def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | 
             _minute(row.get("published") or row.get("first_seen")), row.get("deadline") or "",
             _d_day(row, today), row.get("title") or "", row.get("agency") or "",
             row.get("source_name") or row.get("source") or "", ", ".join(_labels(row.get("rules") or [], labels)),
-            row.get("link") or "",
+            shown_link(row.get("link")) or "",
         ])
     return BOM + out.getvalue()
 
@@ -81,7 +82,8 @@ def _d_day(row: dict[str, Any], today: date) -> str:
 
 def json_rows(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     keys = ("source", "source_name", "id", "title", "link", "summary", "published", "deadline")
-    return [{**{k: row.get(k) for k in keys}, "d_day": d_day(row.get("deadline"), today),
+    return [{**{k: row.get(k) for k in keys}, "link": shown_link(row.get("link")),
+             "d_day": d_day(row.get("deadline"), today),
              "agency": row.get("agency"), "rules": list(row.get("rules") or []), "first_seen": row.get("first_seen"),
              "matched": list(row.get("matched") or [])}  # per rule the item's words: `강소특구 (제목)`
             for row in rows]
@@ -132,7 +134,7 @@ def to_atom(rows: list[dict[str, Any]], title: str, self_url: str, page_url: str
         entry = sub(feed, "entry")
         sub(entry, "title", row.get("title") or "(제목 없음)")
         sub(entry, "id", entry_id(row))
-        link = link_of(row) if link_of else row.get("link")
+        link = link_of(row) if link_of else shown_link(row.get("link"))
         if link:
             sub(entry, "link", rel="alternate", href=link)
         sub(entry, "published", _rfc3339(row.get("published") or row.get("first_seen"), now))

@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 from watcher.desk import Page, highlight_words, mark, snippet
 from watcher.notify.messages import d_day
 from watcher.notify.remedies import slack_remedy
+from watcher.parse.links import shown_link
 from watcher.store.desk import stamp
 
 FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit",
@@ -49,7 +50,7 @@ def http_link(link: str | None) -> str | None:
         parts = urlsplit(link.strip())
     except ValueError:
         return None
-    return link.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    return shown_link(link.strip()) if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def url(path: str, form: Mapping[str, str], **changes: object) -> str:
