@@ -39,6 +39,8 @@ class Hit:
     headers: dict[str, str]
     status: int
     at: float
+    method: str = "GET"
+    body: bytes = b""  # what a POST sent
 
 
 class FeedServer:
@@ -55,6 +57,9 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                server._answer(self)
+
+            def do_POST(self) -> None:  # noqa: N802  (a route answers POST as GET; the hit keeps the body)
                 server._answer(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -86,6 +91,7 @@ class FeedServer:
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
+        sent = handler.rfile.read(int(handler.headers.get("Content-Length") or 0)) if handler.command == "POST" else b""
         route = self.routes.get(path) or self.routes.get(path.split("?")[0])
         status = route.status if route else 404
         if route and route.delay:
@@ -98,7 +104,7 @@ class FeedServer:
             ):
                 status = 304
         with self._lock:
-            self.hits.append(Hit(path, dict(handler.headers), status, time.time()))
+            self.hits.append(Hit(path, dict(handler.headers), status, time.time(), handler.command, sent))
         body = route.body if route and status == 200 else b""
         if route and status >= 400 and route.body:
             body = route.body

@@ -84,6 +84,8 @@ CASES = {  # table -> (sources.yaml, rules.yaml) with KEY standing for the key t
                     "    fields: {title: a, KEY: b}\n", None),
     "_PAGING_KEYS": ("sources:\n" + SOURCE.format(extra="") + "    kind: json\n    items: a\n"
                      "    fields: {title: t}\n    paging: {page: p, KEY: null}\n", None),
+    "_BODY_KEYS": ("sources:\n" + SOURCE.format(extra="") + "    method: POST\n    body: {KEY: {a: b}}\n", None),
+    "_ID_BASE_KEYS": ("sources:\n" + SOURCE.format(extra="") + "    id_base64: {param: p, keys: [k], KEY: x}\n", None),
     "_RULES_FILE_KEYS": (None, "KEY: null\nrules:\n  - name: r\n    any: [x]\n"),
     "_RULE_DEFAULT_KEYS": (None, "defaults:\n  KEY: null\nrules:\n  - name: r\n    any: [x]\n"),
     "_RULE_KEYS": (None, "rules:\n  - name: r\n    any: [x]\n    KEY: null\n"),

@@ -1,8 +1,9 @@
-"""The shipped sources.yaml entries on pages modelled on their real markup (tests/fixtures/boards/).
+"""The shipped sources.yaml and the catalogue entries it includes, on pages modelled on their real markup.
 
-The real captures themselves go through tests/test_real_captures.py; these fixtures are ours, written
-in the markup public scrapers recorded (README § Shipped sources names them), so the entries are
-checked on a fresh clone too. Each entry is the shipped one with only its URL kept as the base.
+The real captures themselves go through tests/test_real_captures.py, and every catalogue entry through
+its own page in tests/test_catalog.py; these fixtures (tests/fixtures/boards/) are ours too, written in
+the markup public scrapers recorded (README § Sources names them), so the entries are checked on a
+fresh clone. Each entry is the catalogue's (watcher/config/catalog.yaml), as `include:` takes it.
 """
 
 from __future__ import annotations
@@ -10,14 +11,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.shared import ROOT, real_capture
-from watcher.config.load import load_sources
+from watcher.config.catalog import entries
+from watcher.config.load import check, load_sources
 from watcher.models import Source
 from watcher.parse import parse
 from watcher.parse.dates import deadline_from_text
 from watcher.parse.text import html_to_text
 
 BOARDS = Path(__file__).parent / "fixtures" / "boards"
-SHIPPED = {s.id: s for s in load_sources(ROOT / "sources.yaml", {"DATA_GO_KR_KEY": "k", "BIZINFO_API_KEY": "k"})}
+KEYS = {"DATA_GO_KR_KEY": "k", "BIZINFO_API_KEY": "k"}
+
+
+def catalogue(tmp: Path) -> dict[str, Source]:
+    """Every catalogue entry as the loader makes it of `include:`."""
+    (tmp / "sources.yaml").write_text(f"include: [{', '.join(entries())}]\n", encoding="utf-8")
+    return {s.id: s for s in load_sources(tmp / "sources.yaml", KEYS)}
+
+
+def _shipped() -> dict[str, Source]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return catalogue(Path(tmp))
+
+
+SHIPPED = _shipped()
 
 
 def read(source: Source, fixture: str, content_type: str = "text/html; charset=utf-8") -> list:
@@ -91,11 +109,24 @@ def test_btp_reads_one_title_span_the_period_and_the_date():
     assert (item.published, item.deadline) == ("2026-11-23T00:00:00+09:00", "2026-12-14")
 
 
-def test_every_shipped_html_entry_maps_title_link_and_a_date():
+def test_every_html_entry_maps_title_and_link_and_names_its_agency():
     boards = [s for s in SHIPPED.values() if s.kind == "html"]
-    assert {s.id for s in boards} >= {"innopolis", "gbtp", "btp"}
+    assert {s.id for s in boards} >= {"innopolis", "gbtp", "btp", "khidi-calls", "iris", "gwtp"}
     for source in boards:
-        assert {"title", "link", "published"} <= set(source.fields), source.id
+        assert {"title", "link"} <= set(source.fields) or "link_template" in source.fields, source.id
+        assert source.agency or "agency" in source.fields or source.id == "technopark-kr", source.id
+
+
+def test_the_shipped_sources_yaml_includes_a_default_set_and_passes_check(tmp_path):
+    (tmp_path / "r.yaml").write_text("rules:\n  - name: r\n    any: [x]\n", encoding="utf-8")
+    config, problems, notes = check(ROOT / "sources.yaml", tmp_path / "r.yaml", env={})
+    assert problems == [] and config is not None
+    ids = [s.id for s in config.sources]
+    assert {"ntis", "iris", "bizinfo", "kstartup", "mohw", "khidi-calls", "htdream", "innopolis", "gwtp"} <= set(ids)
+    assert all(entries()[i].verified != "unverified" or i == "mfds" for i in ids if i in entries())
+    assert all("is disabled until" in n for n in notes)  # only sources waiting for a key
+    text = (ROOT / "sources.yaml").read_text(encoding="utf-8")
+    assert text.count("\n") < 80 and "include:" in text  # a short example, not the catalogue again
 
 
 def test_btp_detail_page_capture_gives_its_application_deadline():

@@ -24,7 +24,7 @@ from watcher.fetch.request import template_problem
 BOARD_KEYS = ("method", "body", "session_url", "id_params", "id_pattern", "id_base64", "agency")
 BODY_KEYS = ("form", "json")
 ID_BASE64_KEYS = ("param", "keys")
-_IDENTITY = ("id_params", "id_pattern", "id_base64")
+IDENTITY_KEYS = ("id_params", "id_pattern", "id_base64")
 
 
 def board_settings(ctx: Ctx, m: Mapping, line: int) -> dict[str, Any]:
@@ -100,9 +100,9 @@ def _json_value(ctx: Ctx, value: Any, line: int) -> Any:
 
 
 def _identity(ctx: Ctx, m: Mapping, line: int) -> dict[str, Any]:
-    given = [k for k in _IDENTITY if m.get(k) is not None]
+    given = [k for k in IDENTITY_KEYS if m.get(k) is not None]
     if len(given) > 1:
-        ctx.err(key_line(m, given[1], line), f"use one of {', '.join(_IDENTITY)}, not {' and '.join(given)}")
+        ctx.err(key_line(m, given[1], line), f"use one of {', '.join(IDENTITY_KEYS)}, not {' and '.join(given)}")
     params = get_str_list(ctx, m, "id_params", line)
     if params is not None and not params:
         ctx.err(key_line(m, "id_params", line), "'id_params' must name at least one query parameter")

@@ -3,7 +3,8 @@
 Reading sources.yaml and rules.yaml with line numbers (ruamel.yaml round-trip, then validation) is
 most of a warm cycle's start-up. `load_cached` keys the parsed `Config` by what decides it: each
 file's path and bytes (SHA-256), the values of the `${NAME}` variables the files name, and the code
-that parses them (the package version and the size and mtime of the modules that build a Config).
+that parses them (the package version and the size and mtime of the modules that build a Config), and
+the shipped catalogue the sources may include (its bytes and its variables, as for the two files).
 A hit is unpickled from the `meta` table; a miss (or an unreadable entry) parses as `load_config`
 does, raising ConfigError for a bad file, and stores the result. `watcher check` and the read-only
 commands never use it: they always parse.
@@ -25,7 +26,9 @@ from watcher.models import Config
 META_KEY = "config_cache"
 _VARIABLE = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BUILDERS = ("config/load.py", "config/yamlcheck.py", "config/yamlwords.py", "config/envcheck.py",
+             "config/boardkeys.py", "config/include.py", "config/catalog.py",
              "models.py")  # the code a cached Config depends on
+_CATALOG = "config/catalog.yaml"  # read like the two files: an included entry's ${NAME} counts too
 
 
 def cache_key(paths: tuple[str | Path, ...], env: Mapping[str, str]) -> str | None:
@@ -35,7 +38,7 @@ def cache_key(paths: tuple[str | Path, ...], env: Mapping[str, str]) -> str | No
     for name in _BUILDERS:
         st = (here / name).stat()
         digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
-    for path in paths:
+    for path in (*paths, here / _CATALOG):
         try:
             data = Path(path).read_bytes()
         except OSError:

@@ -1,8 +1,8 @@
 """`include: [id, ...]` in sources.yaml: catalogue entries (watcher/config/catalog.py) become sources.
 
 Each included id is the catalogue entry's keys under that id; an entry of `sources:` with an included
-id is laid over it (its keys win, e.g. `interval: 15m`, `enabled: false`, another `url`), so every key
-of an entry stays overridable. Problems of an included entry point at the `include:` item, or at the
+id is laid over it (its keys win, e.g. `interval: 15m`, `enabled: false`, another `url`; an identity
+setting replaces the entry's), so every key of an entry stays overridable. Problems of an included entry point at the `include:` item, or at the
 overriding entry and its keys. An unknown id is an error naming the close ones.
 """
 
@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from watcher.config.boardkeys import IDENTITY_KEYS
 from watcher.config.catalog import entries
 from watcher.config.yamlcheck import Ctx, get_str_list, item_line, key_line
 
@@ -21,6 +22,8 @@ class Included(Mapping):  # type: ignore[type-arg]
     (whose line numbers, `lc`, are those reported)."""
 
     def __init__(self, ident: str, settings: Mapping[str, Any], over: Mapping[str, Any] | None) -> None:
+        if over and any(over.get(k) is not None for k in IDENTITY_KEYS):  # one identity replaces the other
+            settings = {k: v for k, v in settings.items() if k not in IDENTITY_KEYS}
         self._keys = {"id": ident, **settings, **(over or {})}
         self._over = over
 
@@ -41,7 +44,7 @@ class Included(Mapping):  # type: ignore[type-arg]
 
 
 def close_ids(word: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(word, known, n=3, cutoff=0.6)
     if close:
         return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
     return " (`watcher sources catalog` lists them)"

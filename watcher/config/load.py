@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from watcher.config.boardkeys import BOARD_KEYS, board_settings
 from watcher.config.boardkeys import BODY_KEYS as _BODY_KEYS  # noqa: F401  (documented: docs/CONFIG.md)
-from watcher.config.boardkeys import ID_BASE64_KEYS as _ID_BASE64_KEYS  # noqa: F401  (documented too)
+from watcher.config.boardkeys import ID_BASE64_KEYS as _ID_BASE_KEYS  # noqa: F401  (documented too)
 from watcher.config.include import with_included
 from watcher.config.yamlcheck import (
     VAR,

@@ -20,7 +20,8 @@ _JS_CALL = re.compile(r"[\w$.]+\s*\((?P<args>[^()]*)\)")
 _SCRIPT = re.compile(
     r"^\s*(?:javascript:)?\s*[A-Za-z_$][\w$.]*\s*\([^()]*\)\s*;?\s*(?:return\s+(?:false|true)\s*;?\s*)?$", re.I
 )
-_JS_ARG = re.compile(r"""'(?P<s1>[^']*)'|"(?P<s2>[^"]*)"|(?P<n>-?\d+(?:\.\d+)?)""")
+_LITERALS = {"true": "true", "false": "false"}
+_JS_ARG = re.compile(r"""'(?P<s1>[^']*)'|"(?P<s2>[^"]*)"|(?P<n>-?\d+(?:\.\d+)?)|(?P<lit>\b(?:null|undefined|true|false)\b)""")
 
 
 def _dropped_param(piece: str) -> bool:
@@ -114,7 +115,9 @@ def script_args(script: str | None) -> list[str]:
     m = _JS_CALL.search(script)
     if not m:
         return []
-    return [a.group("s1") or a.group("s2") or a.group("n") or "" for a in _JS_ARG.finditer(m.group("args"))]
+    # a literal counts as an argument (`goPage('S', null, '/biz/applyInfo/3840')`: the path is {2}); null is empty
+    return [a.group("s1") or a.group("s2") or a.group("n") or _LITERALS.get(a.group("lit") or "", "")
+            for a in _JS_ARG.finditer(m.group("args"))]
 
 
 def link_from_script(base: str, script: str | None, template: str) -> str | None:
