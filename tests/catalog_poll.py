@@ -32,7 +32,8 @@ def local(server: FeedServer, url: str) -> str:
 
 def content_type(e: Entry) -> str:
     if e.settings.get("encoding"):  # a board that declares a legacy charset (충북TP: EUC-KR)
-        return f"text/html; charset={'euc-kr' if e.settings['encoding'] in ('cp949', 'euc-kr') else e.settings['encoding']}"
+        declared = "euc-kr" if e.settings["encoding"] in ("cp949", "euc-kr") else e.settings["encoding"]
+        return f"text/html; charset={declared}"
     return CONTENT_TYPES[e.kind]
 
 

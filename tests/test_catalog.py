@@ -267,7 +267,8 @@ def test_an_included_entry_takes_overrides_of_any_key(tmp_path):
 def test_an_unknown_catalogue_id_is_an_error_at_its_line_naming_close_ones(tmp_path):
     _, problems, _ = _check(tmp_path, "include:\n  - ntis\n  - khidi\n  - ntis\n")
     assert problems == [
-        f"{tmp_path / 's.yaml'}:3: unknown catalogue id 'khidi' (did you mean 'khidi-news' or 'khidi-calls' or 'kised'?)",
+        f"{tmp_path / 's.yaml'}:3: unknown catalogue id 'khidi' "
+        "(did you mean 'khidi-news' or 'khidi-calls' or 'kised'?)",
         f"{tmp_path / 's.yaml'}:4: 'ntis' is included twice (first at line 2)"]
 
 
@@ -283,6 +284,14 @@ def test_keys_needed_by_an_included_entry_keep_it_off_with_a_note(tmp_path):
     assert problems == [] and notes == [
         f"{tmp_path / 's.yaml'}:1: note: source 'bizinfo' is disabled until DATA_GO_KR_KEY is set"]
     assert [s.enabled for s in config.sources] == [True, False]
+
+
+def test_the_readme_source_table_says_what_verifies_each_entry():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").splitlines()
+    for e in entries().values():
+        rows = [line for line in readme if line.startswith(f"| `{e.id}` |")]
+        assert len(rows) == 1 and f"**{e.verified}**" in rows[0], e.id
+        assert e.verified == "capture" or (e.date or "") in rows[0] or e.verified == "unverified", e.id
 
 
 # ---- watcher sources catalog ----------------------------------------------------------------------

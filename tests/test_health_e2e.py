@@ -88,11 +88,14 @@ def test_sources_test_prints_the_table_and_stores_nothing(watcher, feeds, tmp_pa
     url = serve_btp(feeds)
     watcher.write("sources.yaml", btp_yaml(url, BTP_TEMPLATE, "table tbody tr"))
     done = watcher("sources", "test", "btp")
-    assert done.returncode == 0, done.stderr  # every item has a title and a link
+    assert done.returncode == 1, done.stderr  # every item has a title and a link, but degraded as status says
     coverage = "10 items: title 100% [td.subject a]  link 100% [td.subject a@href]  published 0% [td.regdate]"
     assert coverage in done.stdout
     assert "warning: published (td.regdate) matched nothing in 10 items" in done.stdout
     assert "warning: title (td.subject a) doubled in 10 of 10 items" in done.stdout
+    assert done.stdout.rstrip().endswith("=> degraded (as `watcher status` would show it)")
+    [report] = json.loads(watcher("sources", "test", "btp", "--json").stdout)  # exit 1: watcher.json wants 0
+    assert (report["ok"], report["degraded"], report["error"]) == (False, True, None)
 
     watcher.write("sources.yaml", btp_yaml(url, BTP_RIGHT))
     done = watcher("sources", "test", "btp")

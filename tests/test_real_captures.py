@@ -1,10 +1,11 @@
 """Every real capture (../shared/samples/real/) through the catalogue entry that covers it.
 
 Each capture is served from 127.0.0.1 at the path of the real address; the entry of the shipped
-catalogue (watcher/config/catalog.yaml), only its URL replaced, is polled by one `watcher once`; what was stored is compared with what the page publishes,
-read here independently (regular expressions, the standard library's XML and JSON readers): titles
-as published (entities decoded, white space collapsed), absolute links, published dates, deadlines
-where the page shows a period, agency where the entry maps one.
+catalogue (watcher/config/catalog.yaml), only its URL replaced, is polled by one `watcher once`;
+what was stored is compared with what the page publishes, read here independently (regular
+expressions, the standard library's XML and JSON readers): titles as published (entities decoded,
+white space collapsed), absolute links, published dates, deadlines where the page shows a period,
+agency where the entry maps one.
 """
 
 from __future__ import annotations

@@ -73,8 +73,12 @@ def _entry(ident: str, raw: Any) -> Entry:
 def entries() -> dict[str, Entry]:
     """Every catalogue entry by id, in the file's order (read once per process)."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
-    data = YAML(typ="safe").load(PATH.read_text(encoding="utf-8"))
+    try:
+        data = YAML(typ="safe").load(PATH.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
+        raise ConfigError([f"{PATH}: cannot read the catalogue: {' '.join(str(exc).split())[:200]}"]) from None
     if not isinstance(data, dict):
         raise ConfigError([f"{PATH.name}: expected a mapping of ids to entries"])
     return {str(ident): _entry(str(ident), raw) for ident, raw in data.items()}

@@ -2,8 +2,9 @@
 
 Each included id is the catalogue entry's keys under that id; an entry of `sources:` with an included
 id is laid over it (its keys win, e.g. `interval: 15m`, `enabled: false`, another `url`; an identity
-setting replaces the entry's), so every key of an entry stays overridable. Problems of an included entry point at the `include:` item, or at the
-overriding entry and its keys. An unknown id is an error naming the close ones.
+setting replaces the entry's), so every key of an entry stays overridable. Problems of an included
+entry point at the `include:` item, or at the overriding entry and its keys. An unknown id is an
+error naming the close ones.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ _SCRIPT = re.compile(
     r"^\s*(?:javascript:)?\s*[A-Za-z_$][\w$.]*\s*\([^()]*\)\s*;?\s*(?:return\s+(?:false|true)\s*;?\s*)?$", re.I
 )
 _LITERALS = {"true": "true", "false": "false"}
-_JS_ARG = re.compile(r"""'(?P<s1>[^']*)'|"(?P<s2>[^"]*)"|(?P<n>-?\d+(?:\.\d+)?)|(?P<lit>\b(?:null|undefined|true|false)\b)""")
+_JS_ARG = re.compile(
+    r"""'(?P<s1>[^']*)'|"(?P<s2>[^"]*)"|(?P<n>-?\d+(?:\.\d+)?)|(?P<lit>\b(?:null|undefined|true|false)\b)""")
 
 
 def _dropped_param(piece: str) -> bool:
