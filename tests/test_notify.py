@@ -98,7 +98,8 @@ def test_d_day(deadline: str | None, today: date, expected: str | None) -> None:
     "link, expected",
     [
         ("https://a.kr/view?id=1&b=2", "https://a.kr/view?id=1&amp;b=2"),
-        ("HTTP://A.kr/x", "HTTP://A.kr/x"),
+        ("HTTP://A.kr/x", "http://a.kr/x"),  # the canonical form, as every shown link (README § Alerts)
+        ("https://a.kr/v;jsessionid=Q?utm_source=x&id=1", "https://a.kr/v?id=1"),
         ("https://a.kr/x|<!channel>", "https://a.kr/x%7C%3C!channel%3E"),
         ("https://a.kr/공고 1", "https://a.kr/%EA%B3%B5%EA%B3%A0%201"),
         ("https://a.kr/a%20b", "https://a.kr/a%20b"),
