@@ -86,3 +86,14 @@ def test_the_run_that_creates_the_database_leaves_the_config_for_the_next(tmp_pa
     monkeypatch.setattr(config, "load_config", lambda *a, **k: pytest.fail("parsed again"))
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
+
+
+def test_a_key_needed_by_an_included_catalogue_entry_counts_like_one_named_in_the_file(tmp_path: Path) -> None:
+    sources, rules = tmp_path / "s.yaml", tmp_path / "r.yaml"
+    sources.write_text("include: [ntis, bizinfo]\n", encoding="utf-8")
+    rules.write_text("rules:\n  - name: r\n    any: [x]\n", encoding="utf-8")
+    store = Store(tmp_path / "w.db")
+    assert [s.enabled for s in load_cached(sources, rules, store, {}).sources] == [True, False]
+    enabled = load_cached(sources, rules, store, {"DATA_GO_KR_KEY": "k"}).sources  # set later: parsed again
+    assert [s.enabled for s in enabled] == [True, True] and "serviceKey=k&" in enabled[1].url
+    store.close()
