@@ -151,6 +151,17 @@ def test_itp_opens_a_session_first_then_posts_as_a_browser_with_its_cookie(serve
     assert second.headers["User-Agent"].startswith("Mozilla/5.0") and "PageNum=1" in second.body.decode()
 
 
+def test_a_session_url_that_fails_fails_the_poll_saying_so(server):
+    from watcher.errors import FetchError
+    from watcher.fetch.poll import fetch, make_session
+    from watcher.models import Source
+
+    server.set("/board", "<ul><li><a href='/1'>x</a></li></ul>", content_type="text/html")
+    source = Source(id="b", url=f"{server.base}/board", kind="html", items="li", session_url=f"{server.base}/gone")
+    with pytest.raises(FetchError, match=r"^fetch: session_url: HTTP 404"):
+        fetch(make_session(1), source)
+
+
 def test_a_json_body_is_sent_as_json(server, tmp_path):
     (tmp_path / "s.yaml").write_text(
         f"sources:\n  - id: api\n    kind: json\n    url: {server.base}/api\n    method: POST\n"

@@ -216,9 +216,14 @@ def _read(response: Response, source: Source, deadline: Deadline) -> bytes:
     return b"".join(chunks)
 
 
-def _checked(response: Response) -> Response:
-    _check_status(response)
-    return response
+def _open_session(session: Session, source: Source, deadline: Deadline) -> None:
+    """GET the source's `session_url`; the cookies it sets stay in the session for the list request."""
+    try:
+        response = _get(session, source, source.session_url or "", dict(source.headers), deadline)
+        _check_status(response)
+        _read(response, source, deadline)
+    except FetchError as exc:
+        raise FetchError(f"session_url: {exc.detail}", exc.retry_after) from None
 
 
 def _check_status(response: Response) -> None:
@@ -244,7 +249,7 @@ def fetch(session: Session, source: Source, state: FetchState | None = None) -> 
         headers["If-Modified-Since"] = state.last_modified
     with Deadline(source.timeout) as deadline:
         if source.session_url:  # the first request of a board that sets its session cookie there
-            _read(_checked(_get(session, source, source.session_url, dict(source.headers), deadline)), source, deadline)
+            _open_session(session, source, deadline)
         response = _get(session, source, source.url, headers, deadline, encoded_body(source))
         if response.status_code == 304:
             response.close()
