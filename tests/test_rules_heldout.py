@@ -1,0 +1,86 @@
+"""The README's evaluation figures are the computed ones (README § How the rules are evaluated).
+
+Every `<!-- figures: CORPUS, RULES -->` block of the README is the table tests/rulescore.py computes
+for that corpus (tests/corpus/CORPUS) under that rules file (tests/corpus/RULES, or the shipped
+rules.yaml); every `<!-- misses: CORPUS, RULES -->` block lists exactly the wrong verdicts, in corpus
+order, each with the kind of wording a person wrote beside it. The frozen rules and the sealed
+held-out batch keep the sha256 the README records, so neither can be edited after the fact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.rulescore import figures_table, load_corpus, matcher_of, score, text_table
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+CORPUS = ROOT / "tests" / "corpus"
+SEALED = {  # file -> sha256 when frozen / sealed (README § How the rules are evaluated)
+    "rules-frozen-r2.yaml": "0706a471d7f9897748ae1ed7a65f8f4cf84ec62ea3e5f6b4a137b3cab32ff5af",
+    "heldout.yaml": "90573102e8fc19d8c886ad6ae9241bece716319c53fc685837478b7225b24133",
+}
+BLOCK = re.compile(r"<!-- (figures|misses): ([\w.-]+), ([\w.-]+) -->\n(.*?)\n<!-- /\1 -->", re.S)
+
+
+def blocks() -> list[tuple[str, str, str, str]]:
+    return BLOCK.findall(README.read_text(encoding="utf-8"))
+
+
+def rules_path(name: str) -> Path:
+    return ROOT / name if name == "rules.yaml" else CORPUS / name
+
+
+def _id(block: tuple[str, str, str, str]) -> str:
+    return f"{block[0]}:{block[1]}:{block[2]}"
+
+
+def test_the_readme_states_the_frozen_held_out_score_and_its_misses():
+    found = {(kind, corpus, rules) for kind, corpus, rules, _ in blocks()}
+    assert ("figures", "heldout.yaml", "rules-frozen-r2.yaml") in found
+    assert ("misses", "heldout.yaml", "rules-frozen-r2.yaml") in found
+    assert ("figures", "heldout.yaml", "rules.yaml") in found
+    assert {("figures", "train.yaml", "rules.yaml"), ("figures", "real.yaml", "rules.yaml")} <= found
+
+
+@pytest.mark.parametrize("name", sorted(SEALED))
+def test_frozen_rules_and_sealed_batch_are_unchanged(name):
+    digest = hashlib.sha256((CORPUS / name).read_bytes()).hexdigest()
+    assert digest == SEALED[name], f"{name} changed after it was frozen/sealed: never edit it, start a new round"
+    assert SEALED[name] in README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "figures"], ids=_id)
+def test_readme_figures_are_the_computed_ones(block):
+    _, corpus, rules, text = block
+    counts, _ = score(matcher_of(rules_path(rules)), load_corpus(CORPUS / corpus))
+    print("\n" + "\n".join(text_table(f"{corpus} under {rules}", counts)))
+    assert text.strip().splitlines() == figures_table(counts), (
+        f"README figures for {corpus} under {rules} are not the computed ones; computed:\n"
+        + "\n".join(figures_table(counts)))
+
+
+@pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "misses"], ids=_id)
+def test_readme_lists_every_wrong_verdict_with_its_kind_of_wording(block):
+    _, corpus, rules, text = block
+    _, wrong = score(matcher_of(rules_path(rules)), load_corpus(CORPUS / corpus))
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()[2:]]
+    listed = [(verdict, rule, title) for verdict, rule, title, *_ in rows]
+    computed = [(w.kind, w.rule, w.title) for w in wrong]
+    assert listed == computed, "README misses differ from the computed ones:\n" + "\n".join(
+        f"| {k} | {r} | {t} | ? |" for k, r, t in computed)
+    for row in rows:
+        assert len(row) == 4 and len(row[3]) > 10, f"a wrong verdict without its kind of wording: {row}"
+
+
+def test_held_out_items_carry_provenance_and_name_shipped_rules():
+    names = set(matcher_of(ROOT / "rules.yaml").rule_names)
+    items = load_corpus(CORPUS / "heldout.yaml")
+    assert len(items) >= 300
+    for item in items:
+        assert item.raw.get("from"), item.raw
+        assert item.labels <= names, item.raw
