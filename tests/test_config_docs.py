@@ -90,6 +90,7 @@ CASES = {  # table -> (sources.yaml, rules.yaml) with KEY standing for the key t
     "_RULE_DEFAULT_KEYS": (None, "defaults:\n  KEY: null\nrules:\n  - name: r\n    any: [x]\n"),
     "_RULE_KEYS": (None, "rules:\n  - name: r\n    any: [x]\n    KEY: null\n"),
     "_MATCH_FIELDS": (None, "rules:\n  - name: r\n    any: [x]\n    fields: [KEY]\n"),
+    "_SYNONYM_GROUP_KEYS": (None, "synonyms:\n  - {KEY: [a, b]}\nrules:\n  - name: r\n    any: [x]\n"),
 }
 
 

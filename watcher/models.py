@@ -88,6 +88,7 @@ class Rule:
 class RuleSet:
     rules: tuple[Rule, ...] = ()
     synonyms: tuple[tuple[str, ...], ...] = ()
+    synonym_names: tuple[str | None, ...] = ()  # per group of `synonyms`: its name in rules.yaml, or None
     max_age: float = 14 * 86_400.0  # seconds
     digest_over: int = 5
     ops_channel: str | None = None  # source health and config problems; None: log only

@@ -23,6 +23,7 @@ from watcher.config.boardkeys import BOARD_KEYS, board_settings
 from watcher.config.boardkeys import BODY_KEYS as _BODY_KEYS  # noqa: F401  (documented: docs/CONFIG.md)
 from watcher.config.boardkeys import ID_BASE64_KEYS as _ID_BASE_KEYS  # noqa: F401  (documented too)
 from watcher.config.include import with_included
+from watcher.config.synonyms import GROUP_KEYS, parse_synonyms
 from watcher.config.yamlcheck import (
     VAR,
     Ctx,
@@ -41,7 +42,6 @@ from watcher.config.yamlcheck import (
     parse_duration,
     parse_size,
     read_yaml,
-    str_items,
     suggest,
 )
 from watcher.errors import ConfigError
@@ -64,6 +64,7 @@ _RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "chann
 _RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel", "remind", "summary_at",
                       "public_url")
 _MATCH_FIELDS = ("title", "summary", "agency", "link")
+_SYNONYM_GROUP_KEYS = GROUP_KEYS  # a named synonym group: {name: ..., words: [...]} (config/synonyms.py)
 _SRC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Source)}
 _RULE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Rule)}
 _SET_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RuleSet)}
@@ -405,29 +406,12 @@ def _rule_defaults(ctx: Ctx, data: Mapping) -> dict[str, Any]:
     return out
 
 
-def _synonyms(ctx: Ctx, data: Mapping) -> tuple[tuple[str, ...], ...]:
-    seq = get_items(ctx, data, "synonyms", 1, required=False) or []
-    out = []
-    for i, group in enumerate(seq):
-        line = item_line(seq, i, 1)
-        if not isinstance(group, list):
-            ctx.err(line, "each synonym group must be a list of strings, e.g. [강소특구, 강소연구개발특구]")
-            continue
-        words = str_items(ctx, group, "synonyms", line)
-        if words is not None and len(words) < 2:
-            ctx.err(line, "a synonym group needs at least 2 words")
-        elif words is not None:
-            out.append(words)
-    ctx.flush_unset()
-    return tuple(out)
-
-
 def _parse_rules(ctx: Ctx, source_ids: set[str] | None) -> RuleSet | None:
     data = read_yaml(ctx, _RULES_FILE_KEYS, "rules")
     if data is None:
         return None
     d = _rule_defaults(ctx, data)
-    synonyms = _synonyms(ctx, data)
+    synonyms, synonym_names = parse_synonyms(ctx, data)
     seq = get_items(ctx, data, "rules", 1)
     rules: list[Rule] = []
     seen: dict[str, int] = {}
@@ -439,7 +423,7 @@ def _parse_rules(ctx: Ctx, source_ids: set[str] | None) -> RuleSet | None:
         rule = _rule(ctx, item, line, d, source_ids, seen)
         if rule:
             rules.append(rule)
-    return RuleSet(rules=tuple(rules), synonyms=synonyms, max_age=d["max_age"],
+    return RuleSet(rules=tuple(rules), synonyms=synonyms, synonym_names=synonym_names, max_age=d["max_age"],
                    digest_over=d["digest_over"], ops_channel=d["ops_channel"], public_url=d["public_url"])
 
 
