@@ -1,10 +1,11 @@
 """The README's evaluation figures are the computed ones (README § How the rules are evaluated).
 
 Every `<!-- figures: CORPUS, RULES -->` block of the README is the table tests/rulescore.py computes
-for that corpus (tests/corpus/CORPUS) under that rules file (tests/corpus/RULES, or the shipped
-rules.yaml); every `<!-- misses: CORPUS, RULES -->` block lists exactly the wrong verdicts, in corpus
-order, each with the kind of wording a person wrote beside it. The frozen rules and the sealed
-held-out batch keep the sha256 the README records, so neither can be edited after the fact.
+for that corpus (tests/corpus/CORPUS; `a.yaml+b.yaml` pools batches) under that rules file
+(tests/corpus/RULES, or the shipped rules.yaml); every `<!-- misses: CORPUS, RULES -->` block lists
+exactly the wrong verdicts, in corpus order, each with the kind of wording a person wrote beside it.
+The frozen rules and the sealed held-out batches keep the sha256 the README records, so none can be
+edited after the fact.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ CORPUS = ROOT / "tests" / "corpus"
 SEALED = {  # file -> sha256 when frozen / sealed (README § How the rules are evaluated)
     "rules-frozen-r2.yaml": "0706a471d7f9897748ae1ed7a65f8f4cf84ec62ea3e5f6b4a137b3cab32ff5af",
     "heldout.yaml": "90573102e8fc19d8c886ad6ae9241bece716319c53fc685837478b7225b24133",
+    "heldout2.yaml": "eeb872bf8ad091792ff86f405870f54e9e1e32348897384f7ab8635052bffca9",
 }
-BLOCK = re.compile(r"<!-- (figures|misses): ([\w.-]+), ([\w.-]+) -->\n(.*?)\n<!-- /\1 -->", re.S)
+BATCHES = ("heldout.yaml", "heldout2.yaml")
+BLOCK = re.compile(r"<!-- (figures|misses): ([\w.+-]+), ([\w.-]+) -->\n(.*?)\n<!-- /\1 -->", re.S)
 
 
 def blocks() -> list[tuple[str, str, str, str]]:
     return BLOCK.findall(README.read_text(encoding="utf-8"))
+
+
+def corpus(spec: str) -> list:
+    """`heldout.yaml+heldout2.yaml`: the items of each file, in order (batches pooled)."""
+    return [item for name in spec.split("+") for item in load_corpus(CORPUS / name)]
 
 
 def rules_path(name: str) -> Path:
@@ -40,10 +48,13 @@ def _id(block: tuple[str, str, str, str]) -> str:
 
 
 def test_the_readme_states_the_frozen_held_out_score_and_its_misses():
-    found = {(kind, corpus, rules) for kind, corpus, rules, _ in blocks()}
-    assert ("figures", "heldout.yaml", "rules-frozen-r2.yaml") in found
-    assert ("misses", "heldout.yaml", "rules-frozen-r2.yaml") in found
-    assert ("figures", "heldout.yaml", "rules.yaml") in found
+    found = {(kind, spec, rules) for kind, spec, rules, _ in blocks()}
+    pooled = "+".join(BATCHES)
+    assert ("figures", pooled, "rules-frozen-r2.yaml") in found
+    assert ("figures", pooled, "rules.yaml") in found
+    for batch in BATCHES:
+        assert ("figures", batch, "rules-frozen-r2.yaml") in found
+        assert ("misses", batch, "rules-frozen-r2.yaml") in found
     assert {("figures", "train.yaml", "rules.yaml"), ("figures", "real.yaml", "rules.yaml")} <= found
 
 
@@ -56,18 +67,18 @@ def test_frozen_rules_and_sealed_batch_are_unchanged(name):
 
 @pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "figures"], ids=_id)
 def test_readme_figures_are_the_computed_ones(block):
-    _, corpus, rules, text = block
-    counts, _ = score(matcher_of(rules_path(rules)), load_corpus(CORPUS / corpus))
-    print("\n" + "\n".join(text_table(f"{corpus} under {rules}", counts)))
+    _, corpus_spec, rules, text = block
+    counts, _ = score(matcher_of(rules_path(rules)), corpus(corpus_spec))
+    print("\n" + "\n".join(text_table(f"{corpus_spec} under {rules}", counts)))
     assert text.strip().splitlines() == figures_table(counts), (
-        f"README figures for {corpus} under {rules} are not the computed ones; computed:\n"
+        f"README figures for {corpus_spec} under {rules} are not the computed ones; computed:\n"
         + "\n".join(figures_table(counts)))
 
 
 @pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "misses"], ids=_id)
 def test_readme_lists_every_wrong_verdict_with_its_kind_of_wording(block):
-    _, corpus, rules, text = block
-    _, wrong = score(matcher_of(rules_path(rules)), load_corpus(CORPUS / corpus))
+    _, corpus_spec, rules, text = block
+    _, wrong = score(matcher_of(rules_path(rules)), corpus(corpus_spec))
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()[2:]]
     listed = [(verdict, rule, title) for verdict, rule, title, *_ in rows]
     computed = [(w.kind, w.rule, w.title) for w in wrong]
@@ -79,8 +90,13 @@ def test_readme_lists_every_wrong_verdict_with_its_kind_of_wording(block):
 
 def test_held_out_items_carry_provenance_and_name_shipped_rules():
     names = set(matcher_of(ROOT / "rules.yaml").rule_names)
-    items = load_corpus(CORPUS / "heldout.yaml")
+    items = corpus("+".join(BATCHES))
     assert len(items) >= 300
     for item in items:
         assert item.raw.get("from"), item.raw
         assert item.labels <= names, item.raw
+    titles = [" ".join(item.ann.title.split()) for item in items]
+    assert len(set(titles)) == len(titles), "an item in two batches"
+    tuning = {" ".join(item.ann.title.split()) for name in ("real.yaml", "train.yaml")
+              for item in load_corpus(CORPUS / name)}
+    assert not set(titles) & tuning, "a held-out item is in the tuning corpus"
