@@ -61,6 +61,7 @@ class Announcement:
     deadline: str | None = None  # ISO date (YYYY-MM-DD) or None
     agency: str | None = None
     canonical: str | None = None  # canonical link (see watcher.links.canonical_link)
+    category: str = ""  # structured fields the source gives (hashtags, 지원분야, budget …), see parse/category.py
 
     @property
     def key(self) -> str:

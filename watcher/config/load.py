@@ -42,11 +42,13 @@ from watcher.config.yamlcheck import (
     parse_duration,
     parse_size,
     read_yaml,
+    str_items,
     suggest,
 )
 from watcher.errors import ConfigError
 from watcher.match.matcher import keyword_problem
 from watcher.models import Config, Rule, RuleSet, Source
+from watcher.parse.category import expand as expand_category
 
 __all__ = ["check", "config_fingerprint", "load_config", "load_rules", "load_sources", "parse_duration", "parse_size"]
 
@@ -57,13 +59,14 @@ _RULES_FILE_KEYS = ("defaults", "synonyms", "rules")
 _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items", "headers",
                 "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes", "stale_after", *BOARD_KEYS)
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
-_ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template")
+_ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template",
+               "category")
 _PAGING_KEYS = ("page", "size", "total", "order", "max_pages")
 _RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "channel", "mention", "remind",
               "summary_at")
 _RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel", "remind", "summary_at",
                       "public_url")
-_MATCH_FIELDS = ("title", "summary", "agency", "link")
+_MATCH_FIELDS = ("title", "summary", "agency", "link", "category")
 _SYNONYM_GROUP_KEYS = GROUP_KEYS  # a named synonym group: {name: ..., words: [...]} (config/synonyms.py)
 _SRC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Source)}
 _RULE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Rule)}
@@ -239,6 +242,10 @@ def _fields(ctx: Ctx, m: Mapping, line: int, kind: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for k in f:
         if k not in _ANN_FIELDS:
+            continue
+        if k == "category" and isinstance(f[k], list):  # several source fields, joined (parse/category.py)
+            paths = str_items(ctx, f[k], "fields.category", key_line(f, k, n)) or ()
+            out.update(expand_category(paths) if paths else {})
             continue
         v = get_str(ctx, f, k, n)
         if v is None:

@@ -22,6 +22,7 @@ from soupsieve import SelectorSyntaxError
 
 from watcher.errors import ParseError
 from watcher.models import Announcement, Source
+from watcher.parse.category import is_category
 from watcher.parse.item import FIELDS, announcements
 from watcher.parse.links import absolute, is_script, link_from_script
 from watcher.parse.text import decode
@@ -40,7 +41,7 @@ def parse_html(source: Source, body: bytes, content_type: str | None, url: str) 
     elements = next((found for alt in source.items.split("||") if (found := _select(soup, alt.strip()))), [])
     if not elements:
         raise ParseError(f"selector '{source.items}' matched 0 items")
-    fields = {**_DEFAULTS, **{k: v for k, v in source.fields.items() if k in FIELDS}}
+    fields = {**_DEFAULTS, **{k: v for k, v in source.fields.items() if k in FIELDS or is_category(k)}}
     template = source.fields.get(TEMPLATE_FIELD)
     return announcements(source, url, ((_raw(el, fields, url, template), True) for el in elements))
 

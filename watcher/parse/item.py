@@ -1,8 +1,9 @@
 """Raw field strings of one item -> Announcement, the same way for feeds, JSON and HTML boards.
 
 Fields (keys of `source.fields`, and what each parser reads by default): `id`, `title`, `link`,
-`summary`, `published`, `deadline`, `period`, `agency`. Deadline: the `deadline` field (a date, or
-a period whose end is taken); else the `period` field; else a period named in title + summary.
+`summary`, `published`, `deadline`, `period`, `agency`, `category` (watcher/parse/category.py).
+Deadline: the `deadline` field (a date, or a period whose end is taken); else the `period` field;
+else a period named in title + summary.
 A field that is present decides, even when it names no date (`예산 소진시까지` -> None).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from watcher.models import Announcement, Source
+from watcher.parse.category import join as join_category
 from watcher.parse.dates import deadline_from_text, parse_date, parse_period, to_date, to_iso
 from watcher.parse.identity import identity
 from watcher.parse.links import absolute, canonical_link, make_id
@@ -60,6 +62,7 @@ def make_announcement(
         deadline=_deadline(raw, title, summary, published_dt),
         agency=agency,
         canonical=canonical_link(link) if link else None,
+        category=join_category(raw, clean_text),
     )
 
 

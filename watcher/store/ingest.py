@@ -65,7 +65,7 @@ class Ingest:
                 if known.get(hit.rule) != row[3:6]:
                     match_rows.append(row)
             content = (ann.key, ann.title, ann.link, ann.canonical, ann.summary or "", ann.published,
-                       ann.deadline, ann.agency)
+                       ann.deadline, ann.agency, ann.category or "")
             old = olds.get(key)
             if old is None:
                 first_seen = stamp

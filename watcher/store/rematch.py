@@ -42,13 +42,14 @@ class StoredItem(NamedTuple):
     agency: str | None
     first_seen: str
     docid: int
+    category: str
     matches: dict[str, StoredMatch]  # rule -> stored match (of the rules applied again)
     window: tuple[int, str, str]  # (oldest, the source's first poll, today): see store_health.alertable
 
     @property
     def ann(self) -> Announcement:
         return Announcement(self.source, self.id, self.title, self.link, self.summary, self.published,
-                            self.deadline, self.agency, self.canonical)
+                            self.deadline, self.agency, self.canonical, self.category)
 
     @property
     def alertable(self) -> bool:
@@ -209,7 +210,8 @@ def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
                for source, first in conn.execute("SELECT id, first_polled FROM sources")}
     cursor = conn.execute(
         "SELECT source, id, title, link, canonical, coalesce(summary, ''), published, deadline, agency, "
-        f"first_seen, docid FROM announcements {'NOT INDEXED ' if w.wide else ''}WHERE docid <= ? AND docid > ?",
+        f"first_seen, docid, category FROM announcements {'NOT INDEXED ' if w.wide else ''}"
+        "WHERE docid <= ? AND docid > ?",
         (high, low))
     sure = fts.ideal_docid(oldest) - 86_400  # a docid a day below the edge cannot be a spilled older row
     none = (oldest, "", w.today)

@@ -57,7 +57,7 @@ def in_ids(column: str) -> str:
     return f"{column} IN (SELECT value FROM json_each(?))"
 
 
-CONTENT = ("key", "title", "link", "canonical", "summary", "published", "deadline", "agency")
+CONTENT = ("key", "title", "link", "canonical", "summary", "published", "deadline", "agency", "category")
 STATE_DEFAULTS: dict[str, Any] = {
     "name": None, "kind": None, "url": None, "etag": None, "last_modified": None, "body_hash": None,
     "first_polled": None, "last_poll": None, "last_success": None, "last_error": None, "failures": 0,
@@ -94,6 +94,7 @@ def announcement_of(row: dict[str, Any]) -> Announcement:
     return Announcement(
         source=row["source"], id=row["id"], title=row["title"], link=row["link"], summary=row["summary"] or "",
         published=row["published"], deadline=row["deadline"], agency=row["agency"], canonical=row["canonical"],
+        category=row.get("category") or "",
     )
 
 

@@ -113,3 +113,9 @@ def _m0011_index_without_rules(db: sqlite_utils.Database) -> None:
                  "WHEN NEW.docid IS NOT OLD.docid BEGIN UPDATE matches SET docid = NEW.docid "
                  "WHERE source = NEW.source AND id = NEW.id; END")
     fts.rebuild_index(conn)
+
+
+@migrations(name="0012_category")
+def _m0012_category(db: sqlite_utils.Database) -> None:
+    """announcements.category: structured fields the source gives, as text (watcher/parse/category.py)."""
+    db.execute("ALTER TABLE announcements ADD COLUMN category TEXT NOT NULL DEFAULT ''")
