@@ -39,8 +39,12 @@ def rules() -> None:
               help="show what the current rules.yaml would add or drop against the rules in force "
                    "(the file last used by once/run, or --base)")
 @click.option("--base", metavar="FILE", help="with --diff: compare against this rules file")
+@click.option("--why", "why_link", metavar="LINK",
+              help="for the stored announcement with this link: per rule, what matched, or which keyword came "
+                   "closest and what stopped it (a `none` keyword, a field not searched, a source filter)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
-def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None, as_json: bool) -> None:
+def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None, why_link: str | None,
+               as_json: bool) -> None:
     """Apply the current rules.yaml to stored announcements; sends nothing.
 
     With --diff, each line says whether it takes effect at the next `once` or poll of `run`: only
@@ -48,6 +52,8 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     `[preview only]` and keep the matches they were stored with (`applies` in --json).
 
     Example: watcher rules test --rule medical-devices --since 2026-11-01
+
+    Example: watcher rules test --why "https://www.bizinfo.go.kr/sii/siia/selectSIIA200Detail.do?pblancId=PBLN_1"
     """
     from watcher.match.matcher import Matcher
     from watcher.pipeline.backtest import backtest
@@ -57,6 +63,11 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     if rule and rule not in {r.name for r in cfg.rules.rules}:
         raise click.BadParameter(f"no rule named '{rule}' in {cfg.rules_path}", param_hint="--rule")
     store = open_existing_store()
+    if why_link is not None:
+        if diff:
+            raise click.UsageError("--why explains one stored announcement; leave out --diff")
+        _why(cfg, store, why_link, rule, as_json)
+        return
     anns = list(store.announcements(since=iso_day(since)))
     if diff:
         from watcher.ops.check import duration
@@ -90,6 +101,28 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
     click.echo(f"{len(rows)} changes: {applies} take effect at the next `once` or poll of `run` (published "
                f"within max_age {age}: matched again, alerted if new to the channel); {len(rows) - applies} "
                f"preview only (older: they keep the matches they were stored with)")
+
+
+def _why(cfg: Config, store: Any, link: str, rule: str | None, as_json: bool) -> None:
+    """`rules test --why LINK`: watcher/match/why.py on every stored copy of the announcement."""
+    from watcher.match.why import explain
+    from watcher.parse.links import canonical_link
+
+    anns = store.announcements_by_link(link.strip(), canonical_link(link))
+    if not anns:
+        raise click.BadParameter(f"no stored announcement has the link {link}", param_hint="--why")
+    rows = [{"source": ann.source, "id": ann.id, "title": ann.title, "link": ann.canonical or ann.link,
+             **why.as_dict()} for ann in anns for why in explain(cfg.rules, ann, rule)]
+    if as_json:
+        json_out(rows)
+        return
+    shown = None
+    for row in rows:
+        if (row["source"], row["id"]) != shown:
+            shown = (row["source"], row["id"])
+            click.echo(term(f"[{row['source']}] {row['title']}"))
+            click.echo(term(f"  {row['link']}"))
+        click.echo(term(f"  {row['rule']:<20} {'MATCH' if row['matched'] else 'no':<5} {row['detail']}"))
 
 
 def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:

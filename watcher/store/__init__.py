@@ -228,6 +228,13 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
         )
         return _announcement(row) if row else None
 
+    def announcements_by_link(self, link: str, canonical: str) -> list[Announcement]:
+        """Stored announcements whose link or canonical link is the one given (every source's copy)."""
+        rows = fts.dicts(self.conn.execute(
+            "SELECT * FROM announcements WHERE canonical = ? OR link = ? OR canonical = ? ORDER BY docid",
+            (canonical, link, link)))
+        return [_announcement(row) for row in rows]
+
     def announcements(self, since: str | date | None = None, source: str | None = None) -> Iterator[Announcement]:
         """Stored announcements, newest first; since: a day (Korea time) of coalesce(published, first_seen)."""
         low, high = fts.docid_range(fts.parse_day(since, "since"), None)
