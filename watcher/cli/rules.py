@@ -106,12 +106,12 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
 def _why(cfg: Config, store: Any, link: str, rule: str | None, as_json: bool) -> None:
     """`rules test --why LINK`: watcher/match/why.py on every stored copy of the announcement."""
     from watcher.match.why import explain
-    from watcher.parse.links import canonical_link
+    from watcher.parse.links import canonical_link, shown_link
 
     anns = store.announcements_by_link(link.strip(), canonical_link(link))
     if not anns:
         raise click.BadParameter(f"no stored announcement has the link {link}", param_hint="--why")
-    rows = [{"source": ann.source, "id": ann.id, "title": ann.title, "link": ann.canonical or ann.link,
+    rows = [{"source": ann.source, "id": ann.id, "title": ann.title, "link": shown_link(ann.link),
              **why.as_dict()} for ann in anns for why in explain(cfg.rules, ann, rule)]
     if as_json:
         json_out(rows)
