@@ -8,6 +8,12 @@ and is recorded in `updates`; an unknown ts is `message_not_found`. With `channe
 id) the server answers ids, like Slack, and chat.update accepts only the id. `POST {webhook_url}` answers
 `ok`, or a status with the error as plain text, like an incoming webhook.
 
+Team actions (Socket Mode, #26): `apps.connections.open` (app token `app_token` only) answers the
+`ws://` URL of `socket_url` (a tests/socket_server.py server); `auth.test` and `bots.info` say who the
+bot is (workspace `T0000`, app `A0TEAM`); `users.info` reads `users` (id -> name); `views.publish`
+is recorded in `views`, `chat.postEphemeral` in `ephemerals`, and posts to a `response_url`
+(`response_url(n)`, path `/response/...`) in `responses`. GET requests are read like POST ones.
+
 Knobs: `fail_next(n, status)`, `rate_limit_next(n, retry_after, channel)`, `channel_errors`
 (channel -> error), `blocks_error` (refuse every message with blocks), `delay` (seconds before
 answering), `min_interval` (at most one message per this many seconds per channel, else 429: the
@@ -28,11 +34,20 @@ from urllib.parse import parse_qsl
 import pytest
 
 WEBHOOK_PATH = "/services/T0000/B0000/webhooksecret"
+TEAM_METHODS = {"bots.info", "users.info", "views.publish", "chat.postEphemeral"}
 
 
 class SlackServer:
-    def __init__(self, token: str = "xoxb-test-token") -> None:
+    def __init__(self, token: str = "xoxb-test-token", app_token: str = "xapp-1-A0TEAM-1-secret") -> None:
         self.token = token
+        self.app_token = app_token
+        self.socket_url: str | None = None  # answered by apps.connections.open
+        self.connections_opened = 0
+        self.team_id, self.app_id = "T0000", "A0TEAM"
+        self.users: dict[str, str] = {}  # user id -> display name for users.info
+        self.views: list[dict[str, Any]] = []  # views.publish: user_id, view
+        self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral: channel, user, text, blocks
+        self.responses: list[dict[str, Any]] = []  # posts to a response_url: path, body
         self.messages: list[dict[str, Any]] = []  # channel, text, blocks, time, ts, via
         self.rejected: list[dict[str, Any]] = []  # channel, status, error, time
         self.requests = 0
@@ -57,6 +72,9 @@ class SlackServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                server._handle(self)
+
+            def do_GET(self) -> None:  # noqa: N802
                 server._handle(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -87,6 +105,10 @@ class SlackServer:
         with self._lock:
             self._limit += [(channel, retry_after)] * n
 
+    def response_url(self, n: int | str = 1) -> str:
+        """A response_url as Slack puts in interactions and slash commands, on this server."""
+        return f"{self.base}/response/T0000/{n}/secret"
+
     def messages_for(self, channel: str) -> list[dict[str, Any]]:
         with self._lock:
             return [m for m in self.messages if m["channel"] == channel]
@@ -102,8 +124,15 @@ class SlackServer:
         raw = handler.rfile.read(length) if length else b""
         if self.delay:
             time.sleep(self.delay)
-        path = handler.path.split("?")[0]
-        if path == WEBHOOK_PATH:
+        path, _, query = handler.path.partition("?")
+        if handler.command == "GET":
+            raw = query.encode("utf-8")
+        if path.startswith("/response/"):
+            with self._lock:
+                self.responses.append({"path": path, "body": _body(handler.headers.get("Content-Type") or "", raw),
+                                       "time": time.monotonic()})
+            self._reply(handler, 200, "ok", content_type="text/plain")
+        elif path == WEBHOOK_PATH:
             self._webhook(handler, raw)
         elif path.startswith("/api/"):
             self._api(handler, path.removeprefix("/api/"), raw)
@@ -115,11 +144,17 @@ class SlackServer:
         auth = handler.headers.get("Authorization") or ""
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else body.get("token")
         channel = str(body.get("channel") or "")
+        if method == "apps.connections.open":
+            self._connections_open(handler, token)
+            return
         status, error, retry_after = self._verdict(channel, method == "chat.postMessage")
+        if status == 200 and not error and token == self.token and method in TEAM_METHODS:
+            self._team_method(handler, method, body)
+            return
         if status == 200 and token != self.token:
             status, error = 200, "not_authed" if not token else "invalid_auth"
         if status == 200 and not error and method == "auth.test":
-            self._reply(handler, 200, {"ok": True, "user_id": "UBOT", "team_id": "T0000"})
+            self._reply(handler, 200, {"ok": True, "user_id": "UBOT", "team_id": self.team_id, "bot_id": "BBOT"})
             return
         if status == 200 and not error and method == "chat.update":
             self._update(handler, channel, body)
@@ -142,6 +177,42 @@ class SlackServer:
             self._reply(handler, status, "<html><body>Internal Server Error</body></html>", content_type="text/html")
         else:
             self._reply(handler, status, {"ok": False, "error": error}, headers)
+
+    def _connections_open(self, handler: BaseHTTPRequestHandler, token: str | None) -> None:
+        """apps.connections.open: only the app-level token; the local Socket Mode server's URL."""
+        if token != self.app_token:
+            error = "not_allowed_token_type" if token == self.token else "invalid_auth"
+            self._reply(handler, 200, {"ok": False, "error": error})
+        elif not self.socket_url:
+            self._reply(handler, 200, {"ok": False, "error": "internal_error"})
+        else:
+            with self._lock:
+                self.connections_opened += 1
+            self._reply(handler, 200, {"ok": True, "url": self.socket_url})
+
+    def _team_method(self, handler: BaseHTTPRequestHandler, method: str, body: dict[str, Any]) -> None:
+        """bots.info, users.info, views.publish, chat.postEphemeral."""
+        if method == "bots.info":
+            self._reply(handler, 200, {"ok": True, "bot": {"id": "BBOT", "app_id": self.app_id, "name": "watcher"}})
+            return
+        if method == "users.info":
+            user = str(body.get("user") or "")
+            if user not in self.users:
+                self._reply(handler, 200, {"ok": False, "error": "user_not_found"})
+                return
+            self._reply(handler, 200, {"ok": True, "user": {"id": user, "name": user.lower(), "team_id": self.team_id,
+                                                            "profile": {"display_name": self.users[user]}}})
+            return
+        view = body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        with self._lock:
+            if method == "views.publish":
+                self.views.append({"user_id": body.get("user_id"), "view": view, "time": time.monotonic()})
+            else:
+                self.ephemerals.append({"channel": body.get("channel"), "user": body.get("user"),
+                                        "text": body.get("text"), "blocks": body.get("blocks")})
+        self._reply(handler, 200, {"ok": True})
 
     def _update(self, handler: BaseHTTPRequestHandler, channel: str, body: dict[str, Any]) -> None:
         """chat.update: the message (channel id when ids are answered, else its name) and ts must exist."""

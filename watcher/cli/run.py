@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -71,7 +71,7 @@ def once(only: tuple[str, ...], fail_on_alerts: bool) -> None:
             raise click.BadParameter(f"unknown source id: {', '.join(unknown)}", param_hint="--source")
 
     cfg, store = load_with_store(known_sources)
-    report = run_once(cfg, store, make_sender(os.environ), list(only) or None)
+    report = run_once(cfg, store, make_sender(os.environ), list(only) or None, team=_team_view(store))
     if report.rematch is not None and report.rematch.checked:
         m = report.rematch
         click.echo(f"rules changed: {m.checked} stored announcements matched again, {m.changed} changed, "
@@ -105,7 +105,8 @@ def run() -> None:
         return _config().load_config(sources_path, rules_path)
 
     runner = Runner(cfg, store, make_sender(os.environ), reload=reload,
-                    fingerprint=lambda: _config().config_fingerprint(sources_path, rules_path))
+                    fingerprint=lambda: _config().config_fingerprint(sources_path, rules_path),
+                    team=_team_view(store))
     from watcher.settings import service_log
 
     def stop(signum: int, _frame: object) -> None:
@@ -117,8 +118,39 @@ def run() -> None:
         signal.signal(sig, stop)
     service_log.info("watching %d sources (%s, %s, database %s)", sum(s.enabled for s in cfg.sources),
                      sources_path, rules_path, setting("db"))
+    listener = _listener(store.path, lambda: runner.cycle.config)
     runner.run_forever()
+    if listener is not None:
+        listener.stop()
     service_log.info("stopped")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # do not wait for fetches still in flight; every write is committed
+
+
+def _team_view(store: Any) -> Any:
+    """Team actions on (SLACK_APP_TOKEN and SLACK_BOT_TOKEN): the view that puts buttons on alerts."""
+    from watcher.team.settings import team_settings
+
+    if team_settings(os.environ) is None:
+        return None
+    from watcher.team.render import TeamView
+
+    return TeamView(store)
+
+
+def _listener(db_path: Any, config: Any) -> Any:
+    """`run` with team actions on: the Socket Mode listener, started (None when off)."""
+    from watcher.team.settings import team_settings
+
+    settings = team_settings(os.environ)
+    if settings is None:
+        return None
+    from watcher.team.listener import Listener
+
+    listener = Listener(settings, db_path, config)
+    listener.start()
+    from watcher.settings import service_log
+
+    service_log.info("listening to Slack (Socket Mode) for the team's actions")
+    return listener

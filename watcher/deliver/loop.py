@@ -133,9 +133,11 @@ def deliver(
     stop: threading.Event | None = None,
     log: logging.Logger = logger,
     public_url: str | None = None,
+    team: Any = None,
 ) -> DeliveryReport:
     """Send the due pending alerts of `store` (see the module docstring). With `stop`, pacing waits
-    on the event and a set event ends the round after the message in hand."""
+    on the event and a set event ends the round after the message in hand. `team` (team actions on,
+    watcher/team/render.py) adds the team's buttons and status to each message; None sends them as built."""
     start = clock()
     report = DeliveryReport()
 
@@ -151,6 +153,8 @@ def deliver(
         if lane not in held:
             lanes.setdefault(lane, []).append(alert)
     queues = {lane: deque(_messages(alerts, now, digest_over, store, public_url)) for lane, alerts in lanes.items()}
+    if team is not None:
+        queues = {lane: deque(team.decorate(list(messages))) for lane, messages in queues.items()}
     next_at = dict.fromkeys(queues, start)
 
     while queues:

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from watcher.clock import KST
 from watcher.deadlines import d_day, deadline_order, is_urgent
 from watcher.match.explain import hit_words
+from watcher.notify import teamtext
 from watcher.parse.links import canonical_link
 
 __all__ = ["KST", "build_digest", "build_message", "build_ops", "d_day", "digest_parts", "escape", "safe_url"]
@@ -208,8 +209,9 @@ def _digest_line(alert: dict[str, Any], today: date) -> tuple[str, str]:
     when = f"{left} ({str(alert['deadline'])[5:10]})" if left else "마감 미정"
     shown = f"*{when}*" if is_urgent(alert.get("deadline"), today) else when
     tail = " · ".join(x for x in (agency, source) if x)
-    block_line = f"• {_linked(title, url)} — {shown}" + (f" · {tail}" if tail else "")
-    text_line = f"• {_clip(title, 80)} ({left or '마감 미정'})"
+    team = teamtext.suffix(alert)  # ` · 담당 @kim · 지원 예정` once the team acted on the call
+    block_line = f"• {_linked(title, url)} — {shown}" + (f" · {tail}" if tail else "") + team
+    text_line = f"• {_clip(title, 80)} ({left or '마감 미정'})" + team
     return block_line, text_line
 
 

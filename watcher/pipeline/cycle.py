@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from watcher.clock import now_kst
@@ -307,7 +308,7 @@ class OnceReport:
 
 
 def run_once(config: Config, store: Store, sender: Sender, only: list[str] | None = None,
-             clock: Callable[[], datetime] = now_kst) -> OnceReport:
+             clock: Callable[[], datetime] = now_kst, team: Any = None) -> OnceReport:
     """`watcher once`: poll every enabled source (or only the given ids), then deliver pending alerts."""
     sources = [s for s in config.sources if s.enabled and (not only or s.id in only)]
     cycle = Cycle(config, store, clock)
@@ -319,16 +320,17 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
     if not only:  # a full round; `once --source X` does not vouch for the others
         store.record_heartbeat("once", clock(), len(sources), os.getpid())
     store.queue_due(config.rules, clock())  # reminders, morning summaries
-    delivery = deliver_settled(store, sender, clock, config.rules.digest_over, public_url=config.rules.public_url)
+    delivery = deliver_settled(store, sender, clock, config.rules.digest_over, public_url=config.rules.public_url,
+                               team=team)
     return OnceReport(reports, delivery, rematch)
 
 
 def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime], digest_over: int,
-                    budget: float = 60.0, public_url: str | None = None) -> DeliveryReport:
+                    budget: float = 60.0, public_url: str | None = None, team: Any = None) -> DeliveryReport:
     """Deliver, then keep going while Slack only asks for short waits (429 Retry-After, pacing):
     `once` should leave nothing pending that a minute's patience would have sent."""
     started = time.monotonic()
-    report = deliver(store, sender, clock(), digest_over, public_url=public_url)
+    report = deliver(store, sender, clock(), digest_over, public_url=public_url, team=team)
     sent, failed = report.sent, report.failed
     while report.pending:
         next_at = store.next_pending_attempt()
@@ -337,7 +339,7 @@ def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime],
         if time.monotonic() - started + wait > budget:
             break
         time.sleep(wait + 0.05)
-        report = deliver(store, sender, clock(), digest_over, public_url=public_url)
+        report = deliver(store, sender, clock(), digest_over, public_url=public_url, team=team)
         sent, failed = sent + report.sent, failed + report.failed
         if not report.sent and not report.failed:
             break

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
+from typing import Any
 
 import schedule
 
@@ -38,8 +39,9 @@ class Runner:
     def __init__(self, config: Config, store: Store, sender: Sender,
                  reload: Callable[[], Config] | None = None,
                  fingerprint: Callable[[], object] | None = None,
-                 clock: Callable[[], datetime] = now_kst, tick: float = 0.5) -> None:
+                 clock: Callable[[], datetime] = now_kst, tick: float = 0.5, team: Any = None) -> None:
         self.cycle = Cycle(config, store, clock)
+        self.team = team  # team actions on: buttons and states on every message (watcher/team/render.py)
         self.store, self.sender, self.clock, self.tick = store, sender, clock, tick
         self.reload, self.fingerprint = reload, fingerprint
         self.stop = threading.Event()
@@ -191,7 +193,7 @@ class Runner:
             rules = self.cycle.config.rules
             self.store.queue_due(rules, self.clock())  # reminders, morning summaries
             deliver(self.store, self.sender, self.clock(), rules.digest_over, stop=self.stop,
-                    public_url=rules.public_url)
+                    public_url=rules.public_url, team=self.team)
             self._last_delivery = time.monotonic()
 
 

@@ -35,11 +35,12 @@ from watcher.store.rows import IngestResult, Item, connect_readonly, keywords_js
 from watcher.store.rows import announcement_of as _announcement
 from watcher.store.schema import migrations
 from watcher.store.sources import HealthStore, first_poll_stamp
+from watcher.store.triage import TriageStore
 
 __all__ = ["KST", "IngestResult", "Item", "Store", "iso", "keywords_json", "match_columns", "sort_time"]
 
 
-class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStore, TriageStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":

@@ -33,6 +33,7 @@ from watcher.clock import iso as _iso
 from watcher.deadlines import changes, offset_label, parse_day, reminder_due, today_kst
 from watcher.store import search as fts
 from watcher.store.rows import connect_readonly
+from watcher.store.triage import open_decision, with_team
 
 if TYPE_CHECKING:
     from watcher.models import Announcement, Hit, RuleSet
@@ -333,8 +334,8 @@ class CallStore:
             "SELECT al.key, al.channel, al.source, al.ann_id, al.rules, al.sent_at, "
             "coalesce(c.deadline, a.deadline) AS deadline FROM alerts al "
             "JOIN announcements a ON a.source = al.source AND a.id = al.ann_id LEFT JOIN calls c ON c.key = al.key "
-            "WHERE al.kind = 'announcement' AND al.status = 'sent' AND coalesce(c.deadline, a.deadline) >= ?",
-            (today,))
+            "WHERE al.kind = 'announcement' AND al.status = 'sent' AND coalesce(c.deadline, a.deadline) >= ? "
+            f"AND {open_decision('coalesce(a.call, al.key)')}", (today,))  # the team's final states stop them
         queued = 0
         for row in fts.dicts(cursor):
             names = [entry.get("rule") for entry in json.loads(row["rules"] or "[]") if isinstance(entry, dict)]
@@ -388,7 +389,7 @@ class CallStore:
             if clock < at or self.conn.execute("SELECT 1 FROM alerts WHERE key = ? AND channel = ?",
                                                (key, channel)).fetchone():
                 continue
-            lines = self.summary_lines(channel, names, now)
+            lines = with_team(self.conn, self.summary_lines(channel, names, now))
             status = "pending" if lines else "skipped"
             self.conn.execute(
                 "INSERT INTO alerts (kind, key, channel, text, created_at, status, attempts) "

@@ -15,6 +15,7 @@ from watcher.store.calls import migrate as migrate_calls
 from watcher.store.ops import HEARTBEAT_SQL
 from watcher.store.rows import sort_time
 from watcher.store.sources import migrate_0005_health
+from watcher.store.triage import migrate as migrate_triage
 
 migrations = Migrations("gongmo-watcher")
 
@@ -119,3 +120,6 @@ def _m0011_index_without_rules(db: sqlite_utils.Database) -> None:
 def _m0012_category(db: sqlite_utils.Database) -> None:
     """announcements.category: structured fields the source gives, as text (watcher/parse/category.py)."""
     db.execute("ALTER TABLE announcements ADD COLUMN category TEXT NOT NULL DEFAULT ''")
+
+
+migrations(name="0013_triage")(migrate_triage)  # the team's pipeline: states, assignees, history (store/triage.py)

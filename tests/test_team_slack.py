@@ -1,0 +1,210 @@
+"""The team's pipeline in Slack (#26), end to end against local servers only: the Web API server of
+the tests and a local Socket Mode WebSocket server. A click is acknowledged within 3 s, stored, and
+the message rewritten in every channel; reminders follow the decision; `/공모` answers like `watcher
+search`; App Home shows the member's calls; a dropped socket reconnects; other apps change nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from tests.slack_server import SlackServer
+from tests.team_helpers import (
+    CHANNEL_IDS,
+    NOW,
+    RULES,
+    ann,
+    click,
+    handled_after,
+    home_opened,
+    ingest,
+    later,
+    listening,
+    message_of,
+    send_all,
+    slash,
+    store_at,
+    valid_payload,
+    valid_view,
+    wait_for,
+)
+from watcher.cli import cli
+
+
+@pytest.fixture()
+def slack() -> Iterator[SlackServer]:
+    with SlackServer() as server:
+        server.min_interval = 0
+        server.channel_ids = dict(CHANNEL_IDS)
+        server.users = {"U1": "kim", "U2": "lee"}
+        yield server
+
+
+def alert_id(store, channel: str = "#devices", n: int = 1) -> int:
+    found = store.alert_of_message(f"https://www.ntis.go.kr/view?id={n}", channel)
+    assert found is not None
+    return found
+
+
+def test_a_click_on_assign_is_acked_stored_and_updates_every_message_of_the_call(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "2026년 의료기기 헬스케어 실증 지원사업 공고"))
+    send_all(store, slack)
+    devices, health = message_of(slack, "#devices", "의료기기"), message_of(slack, "#health", "의료기기")
+    for message in (devices, health):  # buttons on every alert, valid blocks
+        valid_payload(message)
+        ids = [e.get("action_id") for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert ids[-6:] == ["team_assign", "team_state_reviewing", "team_state_planned", "team_state_applied",
+                            "team_state_declined", "team_state_dismissed"]
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        envelope = socket_mode.click(click(devices, "team_assign", str(alert_id(store)),
+                                           response_url=slack.response_url(1)))
+        ack = socket_mode.wait_ack(envelope)
+        assert ack is not None and ack[1] < 3.0 and ack[0] == {"envelope_id": envelope}
+        handled_after(listener, before)
+        assert len(slack.updates) == 2  # the call's message in both channels
+        for update in slack.updates:
+            valid_payload(update)
+            assert any("담당 <@U1>" in json.dumps(b, ensure_ascii=False) for b in update["blocks"])
+        call = "https://www.ntis.go.kr/view?id=1"
+        assert store.team_of([call])[call]["assignee"] == "U1"
+        assert store.team_of([call])[call]["assignee_name"] == "kim"  # users.info
+
+        before = listener.handled  # a state from the other channel's message: one call, one state
+        envelope = socket_mode.click(click(health, "team_state_planned", str(alert_id(store, "#health")), user="U2",
+                                           channel_id="C0HEALTH", channel_name="health"))
+        assert socket_mode.wait_ack(envelope)[1] < 3.0
+        handled_after(listener, before)
+    assert store.team_of([call])[call]["state"] == "planned"
+    last = {u["channel"]: u for u in slack.updates}
+    for update in last.values():
+        assert "담당 <@U1> · 지원 예정" in json.dumps(update["blocks"], ensure_ascii=False)
+    history = store.team_history(call)
+    assert [(h["action"], h["value"], h["user"]) for h in history] == [("assign", None, "U1"),
+                                                                        ("state", "planned", "U2")]
+    assert all(h["at"] for h in history)
+
+
+def test_reminders_mention_the_assignee_and_stop_for_declined(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고", deadline="2026-12-10"),
+           ann(2, "체외진단 의료기기 실증 공고", deadline="2026-12-10"))
+    send_all(store, slack)
+    first, second = message_of(slack, "#devices", "인허가"), message_of(slack, "#devices", "체외진단")
+    with listening(slack, socket_mode, db) as listener:
+        for message, n, action in ((first, 1, "team_assign"), (second, 2, "team_assign"),
+                                   (second, 2, "team_state_declined")):
+            before = listener.handled
+            socket_mode.click(click(message, action, str(alert_id(store, n=n)), response_url=slack.response_url()))
+            handled_after(listener, before)
+    store.queue_due(RULES, later(3))  # 7 days before 12-10
+    send_all(store, slack, later(3))
+    reminders = [m for m in slack.messages if m.get("thread_ts")]
+    assert len(reminders) == 1 and reminders[0]["thread_ts"] == first["ts"]
+    valid_payload(reminders[0])
+    assert reminders[0]["text"].startswith("<@U1> ") and "<@U1>" in reminders[0]["blocks"][0]["text"]["text"]
+    store.queue_due(RULES, later(8.1))  # 1 day before: the declined call stays quiet
+    send_all(store, slack, later(8.1))
+    assert [m["thread_ts"] for m in slack.messages if m.get("thread_ts")] == [first["ts"], first["ts"]]
+
+
+def test_slash_search_answers_the_top_results_of_watcher_search(tmp_path, slack, socket_mode, monkeypatch):
+    store, db = store_at(tmp_path)
+    titles = [f"{n}차 의료기기 기술개발 지원사업 공고" for n in range(1, 15)] + ["디지털 헬스케어 공고"]
+    ingest(store, *[ann(n, t, published=f"2026-11-{n:02d}T09:00:00+09:00") for n, t in enumerate(titles, 1)])
+    monkeypatch.setenv("WATCHER_DB", str(db))
+    cli_rows = json.loads(CliRunner().invoke(cli, ["search", "의료기기", "--json"]).output)
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        envelope = socket_mode.slash(slash("의료기기", response_url=slack.response_url("s1")))
+        assert socket_mode.wait_ack(envelope)[1] < 3.0
+        handled_after(listener, before)
+    reply = slack.responses[-1]["body"]
+    assert reply["response_type"] == "ephemeral"
+    valid_payload(reply)
+    shown = [line for b in reply["blocks"][1:] if b["type"] == "section" for line in b["text"]["text"].split("\n")]
+    assert len(shown) == 10
+    for line, row in zip(shown, cli_rows, strict=False):
+        assert row["title"] in line and "D-9" in line
+    assert "검색 결과 14건 중 10건" in reply["blocks"][0]["text"]["text"]
+
+
+def test_slash_mine_help_and_app_home(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고", deadline="2026-12-10"),
+           ann(2, "체외진단 의료기기 실증 공고", deadline="2026-12-05"),
+           ann(3, "의료기기 수출 지원 공고", deadline="2026-12-30"))
+    send_all(store, slack)
+    first = message_of(slack, "#devices", "인허가")
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        socket_mode.click(click(first, "team_state_reviewing", str(alert_id(store)), response_url=slack.response_url()))
+        socket_mode.click(click(first, "team_assign", str(alert_id(store)), response_url=slack.response_url()))
+        socket_mode.slash(slash("내담당", response_url=slack.response_url("mine")))
+        socket_mode.slash(slash("도움말", response_url=slack.response_url("help")))
+        envelope = socket_mode.event(home_opened("U1"))
+        assert socket_mode.wait_ack(envelope)[1] < 3.0
+        handled_after(listener, before + 4)
+    mine, helped = slack.responses[-2]["body"], slack.responses[-1]["body"]
+    assert "내 담당 공고 1건" in mine["text"] and "의료기기 인허가" in json.dumps(mine["blocks"], ensure_ascii=False)
+    assert "검토 중" in json.dumps(mine["blocks"], ensure_ascii=False)
+    assert "/공모 내담당" in helped["blocks"][0]["text"]["text"]
+    for body in (mine, helped):
+        valid_payload(body)
+    view = slack.views[-1]
+    assert view["user_id"] == "U1"
+    valid_view(view["view"])
+    text = json.dumps(view["view"], ensure_ascii=False)
+    assert text.index("내 담당 공고 1건") < text.index("의료기기 인허가") < text.index("7일 안에 마감, 담당 없음 1건")
+    assert "체외진단" in text and "수출" not in text  # 12-05 closes within 7 days, 12-30 does not
+
+
+def test_a_dropped_socket_reconnects_and_the_next_click_works(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고"))
+    send_all(store, slack)
+    message = message_of(slack, "#devices", "인허가")
+    with listening(slack, socket_mode, db) as listener:
+        socket_mode.drop()
+        assert socket_mode.wait_connected(2, timeout=15), "no new connection after the drop"
+        wait_for(lambda: listener.state.get("reconnects") == 1)
+        before = listener.handled
+        envelope = socket_mode.click(click(message, "team_assign", str(alert_id(store)), response_url=slack.response_url()))
+        assert socket_mode.wait_ack(envelope)[1] < 3.0
+        handled_after(listener, before)
+        socket_mode.disconnect()  # Slack asks for a new connection
+        assert socket_mode.wait_connected(3, timeout=15)
+    assert slack.updates and "담당 <@U1>" in json.dumps(slack.updates[-1]["blocks"], ensure_ascii=False)
+    state = store.socket_state()
+    assert state is not None and state["state"] == "stopped" and state["reconnects"] >= 1
+
+
+def test_events_of_another_app_or_workspace_and_unknown_calls_change_nothing(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고"))
+    send_all(store, slack)
+    message = message_of(slack, "#devices", "인허가")
+    target = str(alert_id(store))
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        socket_mode.click(click(message, "team_assign", target, app="A0OTHER", response_url=slack.response_url("x1")))
+        socket_mode.click(click(message, "team_assign", target, team="T0OTHER", response_url=slack.response_url("x2")))
+        socket_mode.slash(slash("의료기기", app="A0OTHER", response_url=slack.response_url("x3")))
+        socket_mode.event(home_opened(team="T0OTHER"))
+        handled_after(listener, before + 3)
+        assert slack.responses == [] and slack.views == [] and slack.updates == []
+        before = listener.handled
+        socket_mode.click(click(message, "team_assign", "99999", response_url=slack.response_url("u1")))
+        socket_mode.click(click(message, "team_assign", target, channel_id="C0ELSE", channel_name="elsewhere",
+                                response_url=slack.response_url("u2")))
+        handled_after(listener, before + 1)
+    assert slack.updates == []
+    assert store.team_of(["https://www.ntis.go.kr/view?id=1"]) == {}
+    replies = [r["body"] for r in slack.responses]
+    assert len(replies) == 2 and all(r["response_type"] == "ephemeral" for r in replies)
+    assert "아무것도 바꾸지 않았습니다" in replies[0]["text"] and "아무것도 바꾸지 않았습니다" in replies[1]["text"]
+    assert NOW  # the fixed clock of the listener
