@@ -173,7 +173,8 @@ def test_a_dropped_socket_reconnects_and_the_next_click_works(tmp_path, slack, s
         assert socket_mode.wait_connected(2, timeout=15), "no new connection after the drop"
         wait_for(lambda: listener.state.get("reconnects") == 1)
         before = listener.handled
-        envelope = socket_mode.click(click(message, "team_assign", str(alert_id(store)), response_url=slack.response_url()))
+        envelope = socket_mode.click(click(message, "team_assign", str(alert_id(store)),
+                                           response_url=slack.response_url()))
         assert socket_mode.wait_ack(envelope)[1] < 3.0
         handled_after(listener, before)
         socket_mode.disconnect()  # Slack asks for a new connection

@@ -35,6 +35,8 @@ class Query:
     undated: bool = True  # calls without a parsed deadline are kept (and count as open)
     matched: bool = False  # only announcements some rule matched
     sort: str = "newest"
+    state: str | None = None  # the team's state of the call (a code of notify/teamtext.STATES; `none`: no state)
+    assignee: str | None = None  # the member who took the call (id or name)
 
 
 @dataclass

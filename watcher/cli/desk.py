@@ -8,6 +8,7 @@ after --until, two output formats at once.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from datetime import date
@@ -76,8 +77,24 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
     for row, cell in zip(rows, cells, strict=True):
         lines.append("  ".join(pad(text, widths[i]) for i, text in enumerate(cell[:4])) + "  " + cell[4])
         rules = ",".join(row.get("rules") or [])
-        lines.append(" " * (widths[0] + 2) + (shown_link(row.get("link")) or "") + (f"  [{rules}]" if rules else ""))
+        team = " · ".join(x for x in (row.get("state"), f"@{row['assignee']}" if row.get("assignee") else "") if x)
+        lines.append(" " * (widths[0] + 2) + (shown_link(row.get("link")) or "") + (f"  [{rules}]" if rules else "")
+                     + (f"  ({team})" if team else ""))
     return lines
+
+
+def team_state(text: str | None) -> str | None:
+    """--state as the store keeps it: a state's code, `none` for 없음; InputError naming the states."""
+    from watcher.notify.teamtext import STATES, state_code
+
+    if text is None:
+        return None
+    if "".join(text.split()).lower() in ("none", "\uc5c6\uc74c"):  # none, or 없음
+        return "none"
+    code = state_code(text)
+    if code is None:
+        raise InputError(f"unknown state '{text}' (states: {', '.join(STATES.values())}; or {', '.join(STATES)}, none)")
+    return code
 
 
 @command()
@@ -93,6 +110,9 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
 @click.option("--dated", is_flag=True, help="leave out calls without a parsed deadline")
 @click.option("--sort", type=click.Choice(SORTS), default="newest", show_default=True,
               help="newest first, or deadline: open calls closest deadline first, then open-ended, then closed")
+@click.option("--state", metavar="S", help="only calls the team gave this state, in Slack's words (spaces optional) "
+              "or as reviewing, planned, applied, declined, dismissed; none: calls without a state")
+@click.option("--assignee", metavar="NAME", help="only calls this member took (Slack name or user id, @ optional)")
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True, help="show at most N")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON array")
 @click.option("--csv", "as_csv", is_flag=True, help="print CSV (UTF-8 with BOM, for Excel)")
@@ -100,20 +120,26 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
               help="CSV headers in Korean (the default) or English (published, deadline, ...)")
 @click.option("--atom", "as_atom", is_flag=True, help="print an Atom feed")
 def search(query: str, since: str | None, until: str | None, source: str | None, rule: str | None,
-           agency: str | None, open_only: bool, dated: bool, sort: str, limit: int, as_json: bool, as_csv: bool,
-           csv_lang: str, as_atom: bool) -> None:
+           agency: str | None, open_only: bool, dated: bool, sort: str, state: str | None, assignee: str | None,
+           limit: int, as_json: bool, as_csv: bool, csv_lang: str, as_atom: bool) -> None:
     """Full-text search of stored announcements (title, summary, agency), newest first.
 
     Korean words of any length, even two syllables; words are ANDed, "quoted words" are a phrase,
     -word excludes. Prints N of M shown when --limit cut the list.
 
+    With team actions on (SLACK_APP_TOKEN, or once the team acted in Slack) every row carries the call's
+    state and assignee, and --state / --assignee filter by them.
+
     Example: watcher search 특구 --since 2026-11-01 --open --sort deadline
+
+    Example: watcher search --state planned --assignee kim
     """
     from watcher.pipeline.cycle import now_kst
     from watcher.web import exports
 
     fmt = one_format(csv=as_csv, json=as_json, atom=as_atom)
     low, high = date_range(since, until)
+    state_code = team_state(state)
     store = open_existing_store()
     cfg = _config_or_none() if source or rule else None
     if source is not None:
@@ -125,15 +151,20 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
     today = now.date()
     started = time.perf_counter()
     found = store.find(Query(q=query, source=source, rule=rule, agency=agency, since=low, until=high,
-                             open_only=open_only, undated=not dated, sort=sort), today, limit=limit)
+                             open_only=open_only, undated=not dated, sort=sort, state=state_code,
+                             assignee=assignee or None), today, limit=limit)
+    team = bool(state_code or assignee or os.environ.get("SLACK_APP_TOKEN") or store.has_team_actions())
+    if team:
+        store.annotate_team(found.rows)
     log.info("search %r in %s: %d found in %.0f ms", query, store.path, found.total,
              (time.perf_counter() - started) * 1000)
     more = f"{len(found.rows)} of {found.total} shown (--limit {limit})"
     if fmt == "json":
-        sys.stdout.write(exports.to_json(found.rows, today))
+        sys.stdout.write(exports.to_json(found.rows, today, team))
     elif fmt == "csv":  # a terminal may show it: control characters from feeds escaped
         rows = [{k: term(v) if isinstance(v, str) else v for k, v in row.items()} for row in found.rows]
-        sys.stdout.buffer.write(exports.to_csv(rows, today, labels=_labels(), lang=csv_lang).encode("utf-8"))
+        sys.stdout.buffer.write(exports.to_csv(rows, today, labels=_labels(), lang=csv_lang, team=team)
+                                .encode("utf-8"))
     elif fmt == "atom":
         title = f"공모사업 검색: {query}" if query else "공모사업 검색"
         sys.stdout.write(exports.to_atom(found.rows, title, f"urn:gongmo-watcher:search:{query}", "", now, today))

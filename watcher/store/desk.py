@@ -16,6 +16,7 @@ from watcher.desk import Page, Query
 from watcher.errors import MissingDatabase
 from watcher.match.explain import hit_words
 from watcher.store import search as fts
+from watcher.store.triage import team_filter
 
 _COLUMNS = fts.ROW_COLUMNS + """,
     (SELECT json_group_array(json(coalesce(m.keywords, '[]'))) FROM matches m
@@ -54,6 +55,10 @@ def _where(query: Query, today: date) -> tuple[str, list[Any]]:
     if wanted:  # the phrase may span words of title and agency: the column decides
         sql += " AND desk_agency_has(a.agency, ?)"
         params.append(wanted)
+    if query.state or query.assignee:  # the team's pipeline (store/triage.py)
+        team_sql, team_params = team_filter(query.state, query.assignee)
+        sql += team_sql
+        params += team_params
     if query.open_only:
         sql += " AND (a.deadline >= ?" + (" OR a.deadline IS NULL)" if query.undated else ")")
         params.append(today.isoformat())

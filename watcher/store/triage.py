@@ -55,7 +55,8 @@ def migrate(db: Any) -> None:
 
 def open_decision(call_sql: str) -> str:
     """SQL true while the call `call_sql` has no final state (reminders still due)."""
-    return f"NOT EXISTS (SELECT 1 FROM triage t WHERE t.call = {call_sql} AND t.state IN (SELECT value FROM json_each('{_FINAL}')))"
+    return (f"NOT EXISTS (SELECT 1 FROM triage t WHERE t.call = {call_sql} "
+            f"AND t.state IN (SELECT value FROM json_each('{_FINAL}')))")
 
 
 def _alert_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +114,8 @@ class TriageStore:
         posts = self.conn.execute(
             f"SELECT DISTINCT al.channel, al.slack_ts FROM alerts al WHERE al.kind = 'announcement' "
             f"AND al.status = 'sent' AND al.slack_ts IS NOT NULL AND al.key IN (SELECT b.key FROM announcements b "
-            f"WHERE b.call = ? OR b.key = ? UNION SELECT ?) AND {CALL_OF_ALERT} = ?", (call, call, call, call)).fetchall()
+            f"WHERE b.call = ? OR b.key = ? UNION SELECT ?) AND {CALL_OF_ALERT} = ?",
+            (call, call, call, call)).fetchall()
         ids = self.channel_ids()
         out = []
         for channel, ts in posts:
@@ -213,7 +215,8 @@ class TriageStore:
         quiet = json.dumps(sorted(QUIET))
         cursor = self.conn.execute(
             "SELECT coalesce(a.call, a.key) AS call, al.id AS alert_id, a.source, a.id, a.title, a.link, a.agency, "
-            "s.name AS source_name, coalesce(c.deadline, a.deadline) AS deadline, t.state, t.assignee, t.assignee_name FROM alerts al "
+            "s.name AS source_name, coalesce(c.deadline, a.deadline) AS deadline, t.state, t.assignee, "
+            "t.assignee_name FROM alerts al "
             "JOIN announcements a ON a.source = al.source AND a.id = al.ann_id "
             "LEFT JOIN calls c ON c.key = coalesce(a.call, a.key) LEFT JOIN sources s ON s.id = a.source "
             "LEFT JOIN triage t ON t.call = coalesce(a.call, a.key) "
@@ -303,7 +306,8 @@ class TriageStore:
             "LEFT JOIN triage t ON t.call = coalesce(a.call, al.key) "
             "WHERE al.kind = 'announcement' AND al.status = 'sent' ORDER BY al.id"))]
         dismissals = [{**r, "rules": json.loads(r["rules"] or "[]")} for r in fts.dicts(self.conn.execute(
-            "SELECT l.call, l.rules, l.user_name, l.at, t.state FROM triage_log l LEFT JOIN triage t ON t.call = l.call "
+            "SELECT l.call, l.rules, l.user_name, l.at, t.state FROM triage_log l "
+            "LEFT JOIN triage t ON t.call = l.call "
             "WHERE l.action = 'state' AND l.value = 'dismissed' ORDER BY l.id"))]
         missed = list(fts.dicts(self.conn.execute(
             "SELECT l.call, l.value AS rule, l.user, l.user_name, l.channel, l.at, a.source, a.id, a.title, a.summary, "

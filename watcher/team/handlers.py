@@ -211,7 +211,8 @@ class Handlers:
             if not rules:
                 return wanted, None
             names = ", ".join(r.name for r in rules)
-            return None, f"규칙 '{wanted}' 이(가) rules.yaml 에 없습니다 (있는 규칙: {names}). 아무것도 바꾸지 않았습니다."
+            return None, (f"규칙 '{wanted}' 이(가) rules.yaml 에 없습니다 (있는 규칙: {names}). "
+                          "아무것도 바꾸지 않았습니다.")
         here = {f"#{payload.get('channel_name')}", str(payload.get("channel_id"))}
         local = [r.name for r in rules if r.channel in here]
         return (local[0] if len(local) == 1 else None), None

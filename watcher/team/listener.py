@@ -2,9 +2,10 @@
 outbound WebSocket to Slack (slack_sdk's built-in client: no package beyond slack_sdk), so a server
 behind a firewall gets clicks, slash commands and App Home events without a public URL.
 
-- Every envelope is acknowledged at once, before any work (Slack wants it within 3 s), then queued,
-  in the order it came (slack_sdk dispatches with one thread), for one worker thread, which owns its own database connection and handles requests in order
-  (watcher/team/handlers.py). An envelope Slack sends again (same envelope_id) is handled once.
+- Every envelope is acknowledged at once, before any work (Slack wants it within 3 s), then queued
+  in the order it came (slack_sdk dispatches with one thread) for one worker thread, which owns its
+  own database connection and handles requests in order (watcher/team/handlers.py). An envelope
+  Slack sends again (same envelope_id) is handled once.
 - Only requests of our app and workspace are acted on (api_app_id and team id against
   SLACK_APP_ID / SLACK_TEAM_ID, by default the app token's app and auth.test's workspace); until
   auth.test has answered, nothing is acted on.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -78,6 +80,10 @@ class Listener:
         self.jobs.put(None)
         if self.client is not None:
             try:
+                self.client.auto_reconnect_enabled = False
+                sock = getattr(self.client.current_session, "sock", None)
+                if sock is not None:  # wakes the receiving thread now, not at its 3 s read timeout
+                    sock.shutdown(socket.SHUT_RDWR)
                 self.client.close()
             except Exception as exc:  # closing a half-open socket
                 log.debug("socket mode close: %s", exc)

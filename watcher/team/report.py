@@ -27,9 +27,10 @@ from watcher.match.keywords import normalize
 from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Rule, RuleSet
 
-STOP = set("""공고 공모 모집 모집공고 공모사업 사업 지원 지원사업 참여 참여기업 기업 신청 안내 선정 계획 추가 재공고 연장
-변경 정정 및 등 위한 대상 과제 기관 수행기관 운영 시행 알림 공지 공고문 접수 개최 참가 참가자 참가기업 설명회 하반기
-상반기 년 년도 차 제 관련 통합 시행계획 기업모집 추진 사업공고 공모전 참여자 the and for of""".split())
+STOP = set("""공고 공모 모집 모집공고 공모사업 사업 지원 지원사업 참여 참여기업 기업 신청 안내 선정 계획
+추가 재공고 연장 변경 정정 및 등 위한 대상 과제 기관 수행기관 운영 시행 알림 공지 공고문 접수 개최 참가
+참가자 참가기업 설명회 하반기 상반기 년 년도 차 제 관련 통합 시행계획 기업모집 추진 사업공고 공모전 참여자
+the and for of""".split())
 WORDS_SHOWN = 6
 
 

@@ -93,7 +93,8 @@ class SlackApi:
                 log.warning("slack response_url: %s: %s", type(exc).__name__, exc)
         if channel and user:
             body = {k: v for k, v in payload.items() if k in ("text", "blocks")}
-            return self._call("chat.postEphemeral", "chat_postEphemeral", channel=channel, user=user, **body) is not None
+            answer = self._call("chat.postEphemeral", "chat_postEphemeral", channel=channel, user=user, **body)
+            return answer is not None
         return False
 
     def _trusted(self, url: str) -> bool:

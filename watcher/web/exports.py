@@ -5,7 +5,8 @@
   D-day, 제목, 기관, 출처, 규칙, 링크 (rules by their label); `lang="en"` gives the English headers
   published, deadline, D-day, title, agency, source name, rules, link, and `closed` for `마감`.
 - JSON: one array of objects (source, source_name, id, title, link, summary, published, deadline,
-  d_day, agency, rules, first_seen).
+  d_day, agency, rules, first_seen); with team actions on, `state` and `assignee` too (CSV: two
+  columns, 상태 and 담당, or state and assignee in English).
 - Atom (RFC 4287): one entry per announcement, newest first, so a saved search is a feed a reader
   subscribes to; entry ids are stable tag: URIs of (source, id).
 """
@@ -30,6 +31,7 @@ BOM = "\ufeff"
 CSV_COLUMNS = ("published", "deadline", "D-day", "title", "agency", "source name", "rules", "link")
 CSV_COLUMNS_KO = ("게시일", "마감일", "D-day", "제목", "기관", "출처", "규칙", "링크")
 CSV_LANGS = ("ko", "en")
+TEAM_COLUMNS = {"en": ("state", "assignee"), "ko": ("상태", "담당")}  # team actions on (#26): state, who took it
 FORMATS = {  # format -> (media type, file extension)
     "csv": ("text/csv", "csv"),
     "json": ("application/json", "json"),
@@ -58,11 +60,18 @@ def _minute(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def _team(rows: list[dict[str, Any]], team: bool | None) -> bool:
+    """Whether the export carries the team's state and assignee: as asked, else when the rows have them."""
+    return team if team is not None else any("state" in row for row in rows)
+
+
 def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | None = None,
-           lang: str | None = "ko") -> str:
+           lang: str | None = "ko", team: bool | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS if lang == "en" else CSV_COLUMNS_KO)
+    team = _team(rows, team)
+    writer.writerow((CSV_COLUMNS if lang == "en" else CSV_COLUMNS_KO)
+                    + (TEAM_COLUMNS["en" if lang == "en" else "ko"] if team else ()))
     if lang == "en":
         rows = [{**row, "d_day_en": True} for row in rows]
     for row in rows:
@@ -71,7 +80,7 @@ def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | 
             _d_day(row, today), row.get("title") or "", row.get("agency") or "",
             row.get("source_name") or row.get("source") or "", ", ".join(_labels(row.get("rules") or [], labels)),
             shown_link(row.get("link")) or "",
-        ])
+        ] + ([row.get("state") or "", row.get("assignee") or ""] if team else []))
     return BOM + out.getvalue()
 
 
@@ -80,17 +89,19 @@ def _d_day(row: dict[str, Any], today: date) -> str:
     return "closed" if text == "마감" and row.get("d_day_en") else text
 
 
-def json_rows(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+def json_rows(rows: list[dict[str, Any]], today: date, team: bool | None = None) -> list[dict[str, Any]]:
     keys = ("source", "source_name", "id", "title", "link", "summary", "published", "deadline")
+    team = _team(rows, team)
     return [{**{k: row.get(k) for k in keys}, "link": shown_link(row.get("link")),
              "d_day": d_day(row.get("deadline"), today),
              "agency": row.get("agency"), "rules": list(row.get("rules") or []), "first_seen": row.get("first_seen"),
-             "matched": list(row.get("matched") or [])}  # per rule the item's words: `강소특구 (제목)`
+             "matched": list(row.get("matched") or []),  # per rule the item's words: `강소특구 (제목)`
+             **({"state": row.get("state"), "assignee": row.get("assignee")} if team else {})}
             for row in rows]
 
 
-def to_json(rows: list[dict[str, Any]], today: date) -> str:
-    return json.dumps(json_rows(rows, today), ensure_ascii=False, indent=2) + "\n"
+def to_json(rows: list[dict[str, Any]], today: date, team: bool | None = None) -> str:
+    return json.dumps(json_rows(rows, today, team), ensure_ascii=False, indent=2) + "\n"
 
 
 def _xml(text: object) -> str:
