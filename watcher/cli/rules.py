@@ -140,3 +140,29 @@ def _rules_in_force(store: Any, base: str | None, cfg: Config) -> Any:
         return _config().load_rules(fh.name, source_ids)
     finally:
         os.unlink(fh.name)
+
+
+@command(group=rules, name="report")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object: rules and missed calls")
+def rules_report(as_json: bool) -> None:
+    """What the team's actions in Slack say about each rule: alerts kept and dismissed, and the
+    missed calls with the words a rule would need.
+
+    Kept: someone took the call or gave it a state other than dismissed; dismissed: its state is
+    dismissed (with the words that sent it). Missed: calls a member marked in Slack or on the desk.
+
+    Example: watcher rules report
+    """
+    import json
+
+    from watcher.team.report import report_lines
+    from watcher.team.report import rules_report as build
+
+    cfg = load()
+    store = open_existing_store()
+    report = build(store.team_judgments(), cfg.rules)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for line in report_lines(report):
+        click.echo(term(line))

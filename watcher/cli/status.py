@@ -59,7 +59,14 @@ def status(as_json: bool, check: bool) -> None:
 
 
 def _slack_status(store: Any) -> None:
-    """Alerts Slack has not accepted yet, per channel, with the last error (e.g. channel_not_found)."""
+    """Alerts Slack has not accepted yet, per channel, with the last error (e.g. channel_not_found), and
+    the Socket Mode connection of the team's actions."""
+    from watcher.clock import now_kst
+    from watcher.team.status import socket_line
+
+    line = socket_line(store.socket_state(), now_kst())
+    if line:
+        click.echo(term(line))
     for row in store.pending_by_channel():
         channel, count, error = row["channel"], row["pending"], row["last_error"]
         click.echo(f"slack {channel}: {count} alert(s) pending" + (f", last error: {error}" if error else ""))

@@ -15,6 +15,9 @@ created (polls since migration 0010). Metric names:
   watcher_last_poll_round_timestamp_seconds{kind} Unix time of the last completed poll round (once, run)
   watcher_source_state{source,state}              1 for the state of each configured source (ok, failing,
                                                   degraded, stale, disabled, never polled; watcher.health)
+  watcher_slack_socket_connected                  1 while the Socket Mode listener of `run` is connected
+                                                  (team actions; absent when they were never on)
+  watcher_slack_socket_reconnects_total           reconnections of that listener since it started
 """
 
 from __future__ import annotations
@@ -94,6 +97,21 @@ def state_family(states: list[dict[str, Any]]) -> Metric:
     return family
 
 
+def socket_families(state: dict[str, Any] | None, now: datetime) -> list[Metric]:
+    """The team listener's connection (watcher/team/status.py); nothing when team actions were never on."""
+    from watcher.team.status import socket_state
+
+    if not state:
+        return []
+    connected = GaugeMetricFamily("watcher_slack_socket_connected",
+                                  "1 while the Slack Socket Mode listener of `run` is connected.",
+                                  value=1.0 if socket_state(state, now) == "connected" else 0.0)
+    reconnects = CounterMetricFamily("watcher_slack_socket_reconnects",
+                                     "Reconnections of the Socket Mode listener since it started.",
+                                     value=int(state.get("reconnects") or 0))
+    return [connected, reconnects]
+
+
 def render_metrics(store_path: str | Path, now: datetime, config: Config | None = None) -> bytes:
     """The text of one scrape; with the config, the state of every configured source too. A missing
     database gives every family without samples."""
@@ -108,6 +126,8 @@ def render_metrics(store_path: str | Path, now: datetime, config: Config | None 
         rows = store.metric_rows(now) if store is not None else empty
         if config is not None and store is not None:
             metrics.append(state_family(source_rows(config, store, now)))
+        if store is not None:
+            metrics += socket_families(store.socket_state(), now)
     finally:
         if store is not None:
             store.close()

@@ -5,6 +5,7 @@ GET /search?q=&source=&rule=&agency=&since=&until=&open=1&undated=0|1&matched=1&
 renders one HTML page (no JavaScript) with the total, one page of results and links to the other
 pages; the same query with format=csv|json|atom returns the whole result (watcher/web/exports.py);
 GET /status the health of every configured source and the alerts pending per channel;
+POST /missed marks a stored, never alerted call as missed (`놓친 공고`, web/team.py; the desk's only write);
 GET /healthz answers `ok`; GET /metrics is Prometheus text (watcher/metrics.py); GET /calendar.ics?rule=
 as `watcher calendar` (watcher/ics.py). Every request opens
 its own read-only SQLite connection. Everything from a source is HTML-escaped and only http(s) links are linked.
@@ -13,6 +14,7 @@ its own read-only SQLite connection. Everything from a source is HTML-escaped an
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -29,6 +31,7 @@ from watcher.notify.remedies import failing_first, source_remedy
 from watcher.store import Store
 from watcher.store import search as fts
 from watcher.web import exports, page
+from watcher.web import team as webteam
 from watcher.web.page import FORM_KEYS, http_link
 
 log = logging.getLogger(__name__)
@@ -90,7 +93,8 @@ def query_of(form: dict[str, str]) -> Query:
     sort = form.get("sort") if form.get("sort") in SORTS else "newest"
     return Query(q=form.get("q", ""), source=form.get("source") or None, rule=form.get("rule") or None,
                  agency=form.get("agency") or None, since=since, until=until, open_only=flags["open"],
-                 undated=flags["undated"], matched=flags["matched"], sort=sort)
+                 undated=flags["undated"], matched=flags["matched"], sort=sort, state=webteam.query_state(form),
+                 assignee=form.get("assignee") or None)
 
 
 def _number(text: str | None, default: int, high: int) -> int:
@@ -133,31 +137,41 @@ class Desk:
         configured = [r.name for r in cfg.rules.rules] if cfg else []  # a new rule shows before it matches
         rules = [(r, labels.get(r) or r) for r in dict.fromkeys([*configured, *store.known_rules()])]
         flags, fresh = _flags(form), store.freshness()
+        team = team_on(store)
+        extra = webteam.filters(form, store.team_members()) if team else ""
         try:
             query = query_of(form)
         except WatcherError as err:
-            html = page.search_page(form, flags, sources, rules, "", fresh, str(err), current)
+            html = page.search_page(form, flags, sources, rules, "", fresh, str(err), current, extra)
             return "400 Bad Request", "text/html", html.encode(), []
         fmt = form.get("format")
         if fmt in exports.FORMATS:
-            return self._export(store, query, form, fmt, base_url, now, labels)
+            return self._export(store, query, form, fmt, base_url, now, labels, team)
         if fmt:
             return "400 Bad Request", "text/plain", f"unknown format '{fmt}' (csv, json, atom)\n".encode(), []
         per_page = _number(form.get("limit"), PER_PAGE, 500)
         number = _number(form.get("page"), 1, 10**6)
         found = store.find(query, today, limit=per_page, offset=(number - 1) * per_page)
+        if team:
+            back = page.url("/search", form, page=number if number > 1 else None)
+            cfg = self.config()
+            choices = [(r.name, r.label or r.name) for r in cfg.rules.rules] if cfg else rules
+            for row in store.annotate_team(found.rows):
+                row["team_html"] = webteam.cell(row, back, choices)
         body = page.results(form, found, per_page, number, today, labels)
-        html = page.search_page(form, flags, sources, rules, body, fresh, current=current)
+        html = page.search_page(form, flags, sources, rules, body, fresh, current=current, extra=extra)
         return "200 OK", "text/html", html.encode(), []
 
     def _export(self, store: Store, query: Query, form: dict[str, str], fmt: str, base_url: str, now: datetime,
-                labels: dict[str, str]) -> Response:
+                labels: dict[str, str], team: bool = False) -> Response:
         rows = store.find(query, now.date(), limit=exports_limit()).rows
+        if team:
+            store.annotate_team(rows)
         today = now.date()
         if fmt == "csv":
-            text = exports.to_csv(rows, today, labels, lang="en" if form.get("lang") == "en" else "ko")
+            text = exports.to_csv(rows, today, labels, lang="en" if form.get("lang") == "en" else "ko", team=team)
         elif fmt == "json":
-            text = exports.to_json(rows, today)
+            text = exports.to_json(rows, today, team)
         else:
             title = f"공모사업 검색: {query.q}" if query.q else "공모사업 검색"
             text = exports.to_atom(rows, title, base_url + page.url("/search", form, format="atom", page=None),
@@ -181,6 +195,11 @@ class Desk:
         finally:
             if store is not None:
                 store.close()
+
+
+def team_on(store: Store) -> bool:
+    """The desk shows the team's pipeline when team actions are configured here or were ever used."""
+    return bool(os.environ.get("SLACK_APP_TOKEN")) or store.has_team_actions()
 
 
 def exports_limit() -> int:
@@ -248,7 +267,11 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
         extra: list[tuple[str, str]] = []
-        if method not in ("GET", "HEAD"):
+        if method == "POST" and path == "/missed":  # the desk's one write (web/team.py)
+            cfg = desk.config()
+            names = [r.name for r in cfg.rules.rules] if cfg else []
+            status, ctype, data, extra = webteam.missed_post(environ, desk.store_path, clock(), names)
+        elif method not in ("GET", "HEAD"):
             status, ctype, data = "405 Method Not Allowed", "text/plain", b"method not allowed\n"
         elif path == "/":
             qs = environ.get("QUERY_STRING", "")

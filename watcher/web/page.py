@@ -22,7 +22,7 @@ from watcher.parse.links import shown_link
 from watcher.store.desk import stamp
 
 FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit",
-             "lang")
+             "lang", "state", "assignee")  # the last two: the team's pipeline (web/team.py)
 STATES = {"ok": "정상", "failing": "실패", "degraded": "일부 필드 비어 있음", "stale": "새 공고 없음",
           "disabled": "사용 안 함", "never polled": "아직 수집 안 함"}
 
@@ -92,7 +92,8 @@ def freshness_line(fresh: Mapping[str, Any] | None) -> str:
 
 
 def search_form(form: Mapping[str, str], sources: list[tuple[str, str]], rules: list[tuple[str, str]],
-                flags: Mapping[str, bool]) -> str:
+                flags: Mapping[str, bool], extra: str = "") -> str:
+    """The GET form; `extra`: more controls before the button (the team's filters)."""
     sort = form.get("sort") or "newest"
     return "".join([
         '<form class="search" method="get" action="/search" role="search">',
@@ -114,7 +115,7 @@ def search_form(form: Mapping[str, str], sources: list[tuple[str, str]], rules: 
         '<select name="sort" id="sort" aria-label="정렬">',
         f'<option value="newest"{" selected" if sort != "deadline" else ""}>최신순</option>',
         f'<option value="deadline"{" selected" if sort == "deadline" else ""}>마감순</option></select>',
-        '<button type="submit" id="go">검색</button></form>',
+        extra, '<button type="submit" id="go">검색</button></form>',
     ])
 
 
@@ -149,7 +150,7 @@ def result_row(row: dict[str, Any], today: date, q: str, labels: Mapping[str, st
     words_of = {m["rule"]: m["words"] for m in row.get("matched") or []}
     rules = "".join(_rule_cell(r, labels, words_of) for r in row.get("rules") or [])
     return (
-        f'<tr{closed}><td class="title">{title_html}{agency}{summary}</td>'
+        f'<tr{closed}><td class="title">{title_html}{agency}{summary}{row.get("team_html", "")}</td>'
         f'<td class="source"><span class="label">출처</span>{e(row.get("source_name") or row.get("source"))}</td>'
         f'<td class="published"><span class="label">게시</span><span class="date">{e(published)}</span></td>'
         f'<td class="deadline"><span class="label">마감</span>{due}</td><td class="rules">{rules}</td></tr>'
@@ -198,12 +199,12 @@ def results(form: Mapping[str, str], page: Page, per_page: int, current: int, to
 
 def search_page(form: Mapping[str, str], flags: Mapping[str, bool], sources: list[tuple[str, str]],
                 rules: list[tuple[str, str]], body: str, fresh: Mapping[str, Any] | None, message: str = "",
-                current: str = "search") -> str:
+                current: str = "search", extra: str = "") -> str:
     q = form.get("q")
     title = f"{q} - 공모사업 검색" if q else ("마감 임박 공모사업" if current == "soon" else "공모사업 검색")
     atom = url("/search", form, format="atom", page=None)
     feed = f'<link rel="alternate" type="application/atom+xml" title="{e(title)}" href="{e(atom)}">'
-    content = [freshness_line(fresh), search_form(form, sources, rules, flags)]
+    content = [freshness_line(fresh), search_form(form, sources, rules, flags, extra)]
     if message:
         content.append(f'<p class="error" role="alert">{e(message)}</p>')
     content.append(body)
