@@ -209,3 +209,90 @@ def test_events_of_another_app_or_workspace_and_unknown_calls_change_nothing(tmp
     assert len(replies) == 2 and all(r["response_type"] == "ephemeral" for r in replies)
     assert "아무것도 바꾸지 않았습니다" in replies[0]["text"] and "아무것도 바꾸지 않았습니다" in replies[1]["text"]
     assert NOW  # the fixed clock of the listener
+
+
+def test_dismissed_and_missed_calls_show_in_rules_report_and_labels_export(tmp_path, slack, socket_mode,
+                                                                            monkeypatch):
+    from ruamel.yaml import YAML
+
+    from watcher.match.matcher import Matcher
+    from watcher.models import Announcement
+
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고"), ann(2, "의료기기 전문인력 채용 공고"),
+           ann(3, "체외진단 기기 임상 지원 공고"))  # 3: no rule matched it, stored, never alerted
+    send_all(store, slack)
+    kept, noise = message_of(slack, "#devices", "인허가"), message_of(slack, "#devices", "채용")
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        socket_mode.click(click(kept, "team_state_planned", str(alert_id(store)), response_url=slack.response_url()))
+        socket_mode.click(click(noise, "team_state_dismissed", str(alert_id(store, n=2)),
+                                response_url=slack.response_url("d")))
+        socket_mode.slash(slash("놓침 <https://www.ntis.go.kr/view?id=3&utm_source=slack>",
+                                response_url=slack.response_url("m")))
+        socket_mode.slash(slash("놓침 https://www.ntis.go.kr/view?id=1", response_url=slack.response_url("m2")))
+        socket_mode.slash(slash("놓침 https://elsewhere.example/none", response_url=slack.response_url("m3")))
+        handled_after(listener, before + 4)
+    said = {r["path"].split("/")[3]: r["body"]["text"] for r in slack.responses}
+    assert "관심 없음" in said["d"] and "devices (의료기기 (제목))" in said["d"]
+    assert "놓친 공고로 표시했습니다" in said["m"] and "규칙 devices" in said["m"]  # the channel's only rule
+    assert "이미 알림이 간 공고" in said["m2"] and "찾지 못했습니다" in said["m3"]
+
+    monkeypatch.setenv("WATCHER_DB", str(db))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('rules:\n  - name: devices\n    any: [의료기기]\n    channel: "#devices"\n'
+                     '  - name: health\n    any: [헬스케어]\n    channel: "#health"\n', encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text("sources:\n  - id: ntis\n    url: https://www.ntis.go.kr/rss\n",
+                                           encoding="utf-8")
+    monkeypatch.setenv("WATCHER_RULES", str(rules))
+    monkeypatch.setenv("WATCHER_SOURCES", str(tmp_path / "sources.yaml"))
+    result = CliRunner().invoke(cli, ["rules", "report", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    devices = next(r for r in report["rules"] if r["rule"] == "devices")
+    assert (devices["alerted"], devices["kept"], devices["dismissed"], devices["none"]) == (2, 1, 1, 0)
+    assert devices["dismissed_words"] == [["의료기기 (제목)", 1]]
+    [missed] = report["missed"]
+    assert missed["rule"] == "devices" and missed["title"] == "체외진단 기기 임상 지원 공고"
+    assert "체외진단" in missed["words"] and "no word of any in title/summary" in missed["why"]
+    text = CliRunner().invoke(cli, ["rules", "report"]).output
+    assert "words a rule would need: 체외진단" in text and "dismissed (관심 없음) for: 의료기기 (제목)" in text
+
+    out = tmp_path / "labels.yaml"
+    result = CliRunner().invoke(cli, ["labels", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    items = YAML(typ="safe").load(out.read_text(encoding="utf-8"))["items"]
+    labelled = {i["title"]: (i["labels"], i["provenance"]["team"]) for i in items}
+    assert labelled == {"의료기기 인허가 지원 공고": (["devices"], "kept"),
+                        "의료기기 전문인력 채용 공고": ([], "dismissed"),
+                        "체외진단 기기 임상 지원 공고": (["devices"], "missed")}
+    matcher = Matcher(RULES)  # scored as tests/test_rules_corpus.py scores the real corpus
+    verdicts = [{h.rule for h in matcher.match(Announcement(source=i["kind"], id=str(n), title=i["title"], link=None,
+                                                              summary=i.get("summary", ""), agency=i.get("agency")))}
+                for n, i in enumerate(items)]
+    assert verdicts == [{"devices"}, {"devices"}, set()]  # the export shows what the rules get wrong
+
+
+def test_a_digest_has_a_menu_per_call_and_a_choice_rewrites_it(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, *[ann(n, f"의료기기 {n}차 지원 공고", deadline=f"2026-12-{10 + n}") for n in range(1, 8)])
+    send_all(store, slack)
+    [digest] = slack.messages_for("#devices")
+    valid_payload(digest)
+    menus = [e for b in digest["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert len(menus) == 7 and all(m["type"] == "static_select" for m in menus)
+    third = alert_id(store, n=3)
+    menu = next(m for m in menus if m["action_id"] == f"team_pick_{third}")
+    assert "의료기기 3차" in menu["placeholder"]["text"]
+    assert [o["value"] for o in menu["options"]][:2] == [f"{third}:assign", f"{third}:reviewing"]
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        socket_mode.click(click(digest, menu["action_id"], f"{third}:planned", select=True,
+                                response_url=slack.response_url()))
+        handled_after(listener, before)
+    [update] = slack.updates
+    valid_payload(update)
+    lines = "\n".join(b["text"]["text"] for b in update["blocks"] if b["type"] == "section")
+    assert [ln for ln in lines.split("\n") if "지원 예정" in ln] == [
+        next(ln for ln in lines.split("\n") if "의료기기 3차" in ln)]
+    assert len([b for b in update["blocks"] if b["type"] == "actions"]) == 1

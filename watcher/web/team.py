@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from watcher.notify.teamtext import STATES, state_code
 from watcher.web.page import e
@@ -117,4 +117,5 @@ def missed_post(environ: dict[str, Any], store_path: str, now: datetime, rule_na
     back = form.get("back") or "/search"
     if not back.startswith("/search"):
         back = "/search"
+    back = quote(back, safe="/?=&%+:,;@")  # a header is latin-1: the page's own links are encoded already
     return "303 See Other", "text/plain", b"", [("Location", back)]
