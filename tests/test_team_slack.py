@@ -296,3 +296,69 @@ def test_a_digest_has_a_menu_per_call_and_a_choice_rewrites_it(tmp_path, slack, 
     assert [ln for ln in lines.split("\n") if "지원 예정" in ln] == [
         next(ln for ln in lines.split("\n") if "의료기기 3차" in ln)]
     assert len([b for b in update["blocks"] if b["type"] == "actions"]) == 1
+
+
+def test_an_update_slack_refuses_for_now_goes_through_the_outbox(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고"))
+    send_all(store, slack)
+    message = message_of(slack, "#devices", "인허가")
+    store.remember_member("U1", "kim", NOW)  # no users.info: the next request is chat.update
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        slack.fail_next(1, 503)
+        socket_mode.click(click(message, "team_assign", str(alert_id(store)), response_url=slack.response_url()))
+        handled_after(listener, before)
+    assert slack.updates == []
+    send_all(store, slack)  # the outbox rewrites it, with the team's line and buttons
+    [update] = slack.updates
+    valid_payload(update)
+    assert update["ts"] == message["ts"] and "담당 <@U1>" in json.dumps(update["blocks"], ensure_ascii=False)
+    assert [b for b in update["blocks"] if b.get("block_id") == f"team:{alert_id(store)}"]
+
+
+def test_the_app_home_button_takes_the_call_and_publishes_the_home_again(tmp_path, slack, socket_mode):
+    store, db = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고", deadline="2026-12-05"))
+    send_all(store, slack)
+    with listening(slack, socket_mode, db) as listener:
+        before = listener.handled
+        socket_mode.event(home_opened("U2"))
+        handled_after(listener, before)
+        button = next(b["accessory"] for b in slack.views[-1]["view"]["blocks"] if b.get("accessory"))
+        payload = {"type": "block_actions", "api_app_id": "A0TEAM", "team": {"id": "T0000"},
+                   "user": {"id": "U2", "name": "lee", "team_id": "T0000"},
+                   "container": {"type": "view", "view_id": "V1"}, "view": {"id": "V1", "type": "home"},
+                   "actions": [{**button, "type": "button", "block_id": "h"}], "trigger_id": "t"}
+        before = listener.handled
+        socket_mode.click(payload)
+        handled_after(listener, before)
+    assert store.team_of([CALL1])[CALL1]["assignee"] == "U2"
+    home = json.dumps(slack.views[-1]["view"], ensure_ascii=False)
+    assert "내 담당 공고 1건" in home and "담당 없음 0건" in home
+    assert "담당 <@U2>" in json.dumps(slack.updates[-1]["blocks"], ensure_ascii=False)
+
+
+def test_the_morning_summary_shows_state_and_assignee_and_leaves_out_calls_set_aside(tmp_path, slack):
+    from dataclasses import replace
+
+    from watcher.models import RuleSet
+
+    store, _ = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고", deadline="2026-12-05"),
+           ann(2, "의료기기 채용 공고", deadline="2026-12-06"), ann(3, "의료기기 수출 공고", deadline="2026-12-07"))
+    send_all(store, slack)
+    store.record_action(CALL1, "assign", None, "U1", "kim", NOW)
+    store.record_action(CALL1, "state", "planned", "U1", "kim", NOW)
+    store.record_action("https://www.ntis.go.kr/view?id=2", "state", "dismissed", "U1", "kim", NOW)
+    rules = RuleSet(rules=tuple(replace(r, summary_at="09:00", remind=()) for r in RULES.rules))
+    store.queue_due(rules, NOW)
+    send_all(store, slack)
+    [summary] = [m for m in slack.messages_for("#devices") if "마감 임박" in m["text"]]
+    valid_payload(summary)
+    body = json.dumps(summary["blocks"], ensure_ascii=False)
+    assert "인허가 지원 공고> — D-4 (12-05) · 보건복지부 · NTIS · 담당 @kim · 지원 예정" in body
+    assert "수출 공고" in body and "채용 공고" not in body and "<@U1>" not in body
+
+
+CALL1 = "https://www.ntis.go.kr/view?id=1"

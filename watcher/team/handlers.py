@@ -30,8 +30,6 @@ from watcher.team.slackapi import SlackApi
 log = logging.getLogger("watcher.team")
 SEARCH_SHOWN = views.LINES_SHOWN
 OPEN_WORDS = {"마감임박": "deadline", "접수중": "newest"}  # slash words -> open calls, sorted so
-UPDATE_RETRYABLE = {"ratelimited", "network", "internal_error", "fatal_error", "service_unavailable",
-                    "request_timeout"}
 
 UNKNOWN_CALL = "이 버튼의 공고는 알리미가 저장한 알림이 아닙니다. 아무것도 바꾸지 않았습니다."
 OTHER_MESSAGE = ("이 메시지는 이 채널에 보낸 알림이 아닙니다 (전달되었거나 다른 곳의 메시지). "
@@ -141,8 +139,9 @@ class Handlers:
             if error is None:
                 done += 1
                 continue
-            log.warning("%s: chat.update: %s", post["channel"], error)
-            if error in UPDATE_RETRYABLE and len(post["alerts"]) == 1:
+            retry = error.retryable and len(post["alerts"]) == 1
+            log.warning("%s: chat.update: %s%s", post["channel"], error, " (sent again through the outbox)" * retry)
+            if retry:
                 self.store.queue_message_update(post["alerts"][0]["id"], now)
         return done
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from watcher.errors import DeliveryError
 from watcher.team.settings import TeamSettings
 
 log = logging.getLogger("watcher.team")
@@ -63,19 +64,22 @@ class SlackApi:
             log.warning("slack %s: %s: %s", what, type(exc).__name__, exc)
         return None
 
-    def update(self, channel: str, ts: str, payload: dict[str, Any]) -> str | None:
-        """chat.update -> None when done, else Slack's error code (or `network`)."""
+    def update(self, channel: str, ts: str, payload: dict[str, Any]) -> DeliveryError | None:
+        """chat.update -> None when done, else the error, classified as delivery classifies a send
+        (`retryable`: a rate limit, a 5xx, the network)."""
         from slack_sdk.errors import SlackApiError
+
+        from watcher.deliver.senders import slack_error
 
         try:
             self.client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=payload.get("blocks"))
             return None
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
-            return str(data.get("error") or f"http_{exc.response.status_code}")
+            code = str(data.get("error") or "")
+            return slack_error(exc.response.status_code, "" if code.startswith("Received a response") else code)
         except Exception as exc:
-            log.warning("slack chat.update: %s: %s", type(exc).__name__, exc)
-            return "network"
+            return DeliveryError(f"network: {type(exc).__name__}: {exc}", retryable=True)
 
     def reply(self, payload: dict[str, Any], response_url: str | None, channel: str | None = None,
               user: str | None = None) -> bool:
