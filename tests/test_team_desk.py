@@ -74,7 +74,9 @@ def test_search_filters_by_state_and_assignee_and_json_carries_them(team_db):
 def test_csv_carries_state_and_assignee(team_db):
     result = CliRunner().invoke(cli, ["search", "인허가", "--csv"])
     rows = list(csv.reader(io.StringIO(result.output.lstrip("\ufeff"))))
-    assert rows[0][-2:] == ["state", "assignee"] and rows[1][-2:] == ["지원 예정", "kim"]
+    assert rows[0][-2:] == ["상태", "담당"] and rows[1][-2:] == ["지원 예정", "kim"]
+    result = CliRunner().invoke(cli, ["search", "인허가", "--csv", "--csv-lang", "en"])
+    assert result.output.lstrip("\ufeff").splitlines()[0].endswith(",state,assignee")
 
 
 def test_without_team_actions_search_output_is_as_before(tmp_path, monkeypatch):
@@ -86,7 +88,7 @@ def test_without_team_actions_search_output_is_as_before(tmp_path, monkeypatch):
     [row] = search("인허가")
     assert "state" not in row and "assignee" not in row
     header = CliRunner().invoke(cli, ["search", "인허가", "--csv"]).output.lstrip("\ufeff").splitlines()[0]
-    assert header == "published,deadline,D-day,title,agency,source name,rules,link"
+    assert header == "게시일,마감일,D-day,제목,기관,출처,규칙,링크"
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A0TEAM-1-x")  # team actions configured: the keys are there
     [row] = search("인허가")
     assert row["state"] is None and row["assignee"] is None
@@ -117,7 +119,7 @@ def test_the_desk_shows_filters_and_exports_the_team_pipeline(desk):
     assert [(r["title"], r["state"], r["assignee"]) for r in mine] == [
         ("의료기기 인허가 지원 공고", "지원 예정", "kim")]
     exported = requests.get(desk + "/search", params={"q": "인허가", "format": "csv"}, timeout=10).text
-    assert exported.lstrip("\ufeff").splitlines()[0].endswith(",state,assignee")
+    assert exported.lstrip("\ufeff").splitlines()[0].endswith(",상태,담당")
 
 
 def test_missed_on_the_desk_marks_an_unalerted_call_once_and_only_from_the_desk(desk, team_db):

@@ -156,9 +156,11 @@ def alerts_retry(ids: tuple[int, ...], channel: str | None, everything: bool, no
         return
     from watcher.deliver.loop import deliver
     from watcher.deliver.senders import make_sender
+    from watcher.team.render import team_view
 
     cfg = load()
-    report = deliver(store, make_sender(os.environ), _now(), cfg.rules.digest_over, public_url=cfg.rules.public_url)
+    report = deliver(store, make_sender(os.environ), _now(), cfg.rules.digest_over, public_url=cfg.rules.public_url,
+                     team=team_view(os.environ, store))
     click.echo(f"alerts: {report.sent} sent, {report.pending} pending" +
                (f", {report.failed} failed" if report.failed else ""))
     for error in report.errors:

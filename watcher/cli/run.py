@@ -130,13 +130,9 @@ def run() -> None:
 
 def _team_view(store: Any) -> Any:
     """Team actions on (SLACK_APP_TOKEN and SLACK_BOT_TOKEN): the view that puts buttons on alerts."""
-    from watcher.team.settings import team_settings
+    from watcher.team.render import team_view
 
-    if team_settings(os.environ) is None:
-        return None
-    from watcher.team.render import TeamView
-
-    return TeamView(store)
+    return team_view(os.environ, store)
 
 
 def _listener(db_path: Any, config: Any) -> Any:

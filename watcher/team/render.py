@@ -12,6 +12,7 @@ message already posted, for chat.update after a click.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,14 @@ class TeamView:
         for alert in alerts:  # in the order of the digest's lines
             seen.setdefault(str(alert.get("key")), (alert["id"], str(alert.get("title") or "")))
         return decorate_digest(payload, list(seen.values()))
+
+
+def team_view(env: Mapping[str, str], store: Any) -> TeamView | None:
+    """The view for delivery when team actions are on (SLACK_APP_TOKEN and SLACK_BOT_TOKEN), else None:
+    every sender of alerts (`once`, `run`, `alerts retry`) asks here."""
+    from watcher.team.settings import team_settings
+
+    return TeamView(store) if team_settings(env) is not None else None
 
 
 def render_post(post: dict[str, Any], team: dict[str, dict[str, Any]], now: datetime,
