@@ -146,3 +146,26 @@ def test_a_final_state_skips_pending_reminders_and_stops_new_ones(tmp_path):
     store.record_action(call, "state", "reviewing", "U1", "kim", later)  # taken up again: reminders resume
     assert store.queue_reminders(RULES, NOW.replace(day=9, hour=12)) == 1
     assert [h["value"] for h in store.team_history(call)] == ["applied", "reviewing"]
+
+
+def test_with_only_a_webhook_alerts_are_unchanged_even_with_an_app_token(tmp_path):
+    from watcher.deliver.loop import deliver
+    from watcher.deliver.senders import make_sender
+    from watcher.team.render import team_view
+
+    store, _ = store_at(tmp_path)
+    ingest(store, ann(1, "의료기기 인허가 지원 공고"))
+    row = next(r for r in store.pending_alerts(NOW) if r["channel"] == "#devices")
+    with SlackServer() as slack:
+        slack.min_interval = 0
+        env = {"SLACK_WEBHOOK_URL": slack.webhook_url, "SLACK_APP_TOKEN": slack.app_token}
+        view = team_view(env, store)
+        assert view is None
+        sender = make_sender(env, timeout=2)
+        sender.interval = 0
+        deliver(store, sender, NOW, 5, team=view)
+        sent = slack.messages[0]
+    expected = build_message({**row, "deadline": "2026-12-10"}, NOW)
+    assert sent["via"] == "webhook" and sent["blocks"] == expected["blocks"] and sent["text"] == expected["text"]
+    assert [e["action_id"] for b in sent["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+        "open_announcement"]
