@@ -26,6 +26,7 @@ from watcher.match.explain import hit_words
 from watcher.match.keywords import normalize
 from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Rule, RuleSet
+from watcher.parse.links import shown_link
 
 STOP = set("""공고 공모 모집 모집공고 공모사업 사업 지원 지원사업 참여 참여기업 기업 신청 안내 선정 계획
 추가 재공고 연장 변경 정정 및 등 위한 대상 과제 기관 수행기관 운영 시행 알림 공지 공고문 접수 개최 참가
@@ -126,7 +127,7 @@ def rules_report(judgments: dict[str, list[dict[str, Any]]], ruleset: RuleSet) -
             continue
         done.add(row["call"])
         rule = by_name.get(row.get("rule") or "")
-        missed.append({"title": row.get("title"), "link": row.get("link"), "source": row.get("source"),
+        missed.append({"title": row.get("title"), "link": shown_link(row.get("link")), "source": row.get("source"),
                        "rule": row.get("rule"), "by": row.get("user_name") or row.get("user"), "at": row.get("at"),
                        "alerted": bool(row.get("alerted")), **explain_missed(row, rule, ruleset)})
     return {"rules": [table[n] for n in names if table[n]["alerted"] or n in by_name], "missed": missed}
@@ -169,7 +170,8 @@ def corpus_items(judgments: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[
             continue
         items.append({"title": call.get("title") or "", "summary": call.get("summary") or "",
                       "agency": call.get("agency"), "kind": call.get("source"),
-                      "provenance": {"source": call.get("source"), "link": call.get("link"), "team": verdict},
+                      "provenance": {"source": call.get("source"), "link": shown_link(call.get("link")),
+                                     "team": verdict},
                       "labels": sorted(call["rule_names"]) if verdict == "kept" else []})
     unnamed, seen = 0, set()
     for row in judgments["missed"]:
@@ -181,7 +183,8 @@ def corpus_items(judgments: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[
             continue
         items.append({"title": row.get("title") or "", "summary": row.get("summary") or "",
                       "agency": row.get("agency"), "kind": row.get("source"),
-                      "provenance": {"source": row.get("source"), "link": row.get("link"), "team": "missed"},
+                      "provenance": {"source": row.get("source"), "link": shown_link(row.get("link")),
+                                     "team": "missed"},
                       "labels": [row["rule"]]})
     return items, unnamed
 
