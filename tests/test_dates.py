@@ -132,6 +132,28 @@ def test_deadline_from_text(text, expected):
     assert deadline_from_text(text, REF) == expected
 
 
+# Periods as 공고문 write them (../shared/samples/real/attachments/): a time after each date, also
+# after a comma; no year, taken from the announcement's published date.
+PUBLISHED = datetime(2025, 6, 1, tzinfo=SEOUL)
+
+
+@pytest.mark.parametrize(
+    "text, reference, expected",
+    [
+        ("① 접수기간 : 2025년 6월 24일(화), 09:00 ~ 6월 30일(월), 18:00 까지", PUBLISHED, "2025-06-30"),  # r11
+        ("접수기한 : 2025년 6월 24일(화), 09:00 ~ 6월 30일(월), 18:00까지", PUBLISHED, "2025-06-30"),  # r11
+        ("접수기간: 2026. 9. 1.(화), 10:00 ~ 9. 15.(화), 17:00", PUBLISHED, "2026-09-15"),
+        ("신청기간 : 2025.06.10.(화) 10:00 ~ 06.23.(월) 17:00", PUBLISHED, "2025-06-23"),
+        ("신청기간 : 6.17.(화) ~ 7.08.(화) 18:00까지", PUBLISHED, "2025-07-08"),  # r01: no year
+        ("신청기간 : 6.17.(화) ~ 7.08.(화) 18:00까지", datetime(2025, 8, 1, tzinfo=SEOUL), "2026-07-08"),
+        ("접수마감 : 6월 20일(금), 18:00", PUBLISHED, "2025-06-20"),
+        ("모집기간 : 2025. 6. 2.(월) ~ 6. 20.(금) 16:00 까지", PUBLISHED, "2025-06-20"),
+    ],
+)
+def test_deadline_with_times_and_the_published_year(text, reference, expected):
+    assert deadline_from_text(text, reference) == expected
+
+
 @pytest.mark.parametrize(
     "text",
     [
