@@ -91,6 +91,10 @@ CASES = {  # table -> (sources.yaml, rules.yaml) with KEY standing for the key t
     "_RULE_KEYS": (None, "rules:\n  - name: r\n    any: [x]\n    KEY: null\n"),
     "_MATCH_FIELDS": (None, "rules:\n  - name: r\n    any: [x]\n    fields: [KEY]\n"),
     "_SYNONYM_GROUP_KEYS": (None, "synonyms:\n  - {KEY: [a, b]}\nrules:\n  - name: r\n    any: [x]\n"),
+    "_DETAIL_KEYS": ("sources:\n" + SOURCE.format(extra="") + "    kind: json\n    items: a\n"
+                     "    fields: {title: t}\n    detail: {files: a, KEY: null}\n", None),
+    "_API_FILE_KEYS": ("sources:\n" + SOURCE.format(extra="") + "    kind: json\n    items: a\n"
+                       "    fields: {title: t}\n    detail: {api_files: [{url: u, KEY: null}]}\n", None),
 }
 
 

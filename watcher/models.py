@@ -13,6 +13,36 @@ Kind = Literal["feed", "json", "html"]
 
 
 @dataclass(frozen=True)
+class ApiFiles:
+    """Where an API item lists attachments (docs/CONFIG.md § detail): dotted paths into the item."""
+
+    url: str  # the file's URL; with `each`, relative to each entry
+    name: str | None = None  # the file's name, same form as `url`
+    each: str | None = None  # a list in the item holding one file per entry (`files` -> [{file: {...}}])
+    split: str | None = None  # several URLs and names in one string, joined by this (`@`)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How to read the rest of a call (docs/CONFIG.md § detail): its detail page (`Announcement.link`)
+    with CSS selectors, and the attachments the page links or the API item lists."""
+
+    body: str | None = None  # selector of the call's text on its page
+    period: str | None = None  # selector of its application period
+    files: str | None = None  # selector of the attachment links on its page
+    file_name: str | None = None  # a file's name, relative to its link: `@title`, `span`; default its text
+    file_template: str | None = None  # script links: `fncFileDownload('bbs','a.pdf')` fills {0}, {1} ...
+    api_files: tuple[ApiFiles, ...] = ()
+    max_files: int = 3  # attachments read per call (공고문 first, forms never)
+    wait: float = 120.0  # seconds a matched call's alert may wait for its reading
+
+    @property
+    def page(self) -> bool:
+        """Whether the detail page itself is read."""
+        return bool(self.body or self.period or self.files)
+
+
+@dataclass(frozen=True)
 class Source:
     """One entry of sources.yaml, defaults applied, `${VAR}` already substituted."""
 
@@ -41,6 +71,7 @@ class Source:
     id_base64: dict[str, Any] | None = None  # the item's id: {"param": p, "keys": (k, ...)} in a base64 parameter
     agency: str | None = None  # fixed agency of the source's items that carry none
     env_missing: tuple[str, ...] = ()  # `enabled: auto` sources: unset ${VAR}s keeping it disabled
+    detail: Detail | None = None  # how to read the rest of each new call (detail page, attachments)
     line: int = 0  # line in sources.yaml, for messages
 
     @property
@@ -62,11 +93,22 @@ class Announcement:
     agency: str | None = None
     canonical: str | None = None  # canonical link (see watcher.links.canonical_link)
     category: str = ""  # structured fields the source gives (hashtags, 지원분야, budget …), see parse/category.py
+    # attachments the source's API lists with the item, (name, url); read by the detail stage
+    files: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
         """Identity across sources: canonical link, else source:id."""
         return self.canonical or f"{self.source}:{self.id}"
+
+
+@dataclass(frozen=True)
+class CallText(Announcement):
+    """An announcement with the rest of its call as read (watcher/pipeline/details.py): the detail
+    page's text and the attachments' texts, the `body` and `attachments` fields rules may match."""
+
+    body: str = ""
+    attachments: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from watcher.config.boardkeys import BOARD_KEYS, board_settings
 from watcher.config.boardkeys import BODY_KEYS as _BODY_KEYS  # noqa: F401  (documented: docs/CONFIG.md)
 from watcher.config.boardkeys import ID_BASE64_KEYS as _ID_BASE_KEYS  # noqa: F401  (documented too)
+from watcher.config.detail import _API_FILE_KEYS, _DETAIL_KEYS, detail_config
 from watcher.config.include import with_included
 from watcher.config.synonyms import GROUP_KEYS, parse_synonyms
 from watcher.config.yamlcheck import (
@@ -50,14 +51,16 @@ from watcher.match.matcher import keyword_problem
 from watcher.models import Config, Rule, RuleSet, Source
 from watcher.parse.category import expand as expand_category
 
-__all__ = ["check", "config_fingerprint", "load_config", "load_rules", "load_sources", "parse_duration", "parse_size"]
+__all__ = ["_API_FILE_KEYS", "_DETAIL_KEYS", "check", "config_fingerprint", "load_config", "load_rules", "load_sources",
+           "parse_duration", "parse_size"]
 
 _ID = re.compile(r"[a-z0-9_-]+")
 # The keys each part of the two files accepts (docs/CONFIG.md documents each table; a test compares).
 _SOURCES_FILE_KEYS = ("defaults", "include", "sources")
 _RULES_FILE_KEYS = ("defaults", "synonyms", "rules")
 _SOURCE_KEYS = ("id", "name", "url", "kind", "enabled", "tags", "fields", "items", "headers",
-                "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes", "stale_after", *BOARD_KEYS)
+                "encoding", "alert_after", "paging", "interval", "timeout", "max_bytes", "stale_after", *BOARD_KEYS,
+                "detail")
 _SOURCE_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "alert_after", "stale_after", "headers")
 _ANN_FIELDS = ("id", "title", "link", "published", "summary", "period", "agency", "deadline", "link_template",
                "category")
@@ -66,7 +69,7 @@ _RULE_KEYS = ("name", "label", "any", "all", "none", "fields", "sources", "chann
               "summary_at")
 _RULE_DEFAULT_KEYS = ("channel", "fields", "max_age", "digest_over", "ops_channel", "remind", "summary_at",
                       "public_url")
-_MATCH_FIELDS = ("title", "summary", "agency", "link", "category")
+_MATCH_FIELDS = ("title", "summary", "agency", "link", "category", "body", "attachments")
 _SYNONYM_GROUP_KEYS = GROUP_KEYS  # a named synonym group: {name: ..., words: [...]} (config/synonyms.py)
 _SRC_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Source)}
 _RULE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Rule)}
@@ -217,6 +220,7 @@ def _source(ctx: Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: dic
         headers[k] = v
     paging = _paging(ctx, m, line, kind)
     board = board_settings(ctx, m, line)
+    detail = detail_config(ctx, m, line, kind, _selector_error)
     missing = tuple(dict.fromkeys(var for var, _ in ctx.unset))
     if enabled is True:
         ctx.flush_unset()
@@ -229,7 +233,7 @@ def _source(ctx: Ctx, m: Mapping, line: int, defaults: dict[str, Any], seen: dic
     return Source(id=sid, url=url or "", name=name or sid, kind=kind,  # type: ignore[arg-type]
                   enabled=enabled is True or (enabled == "auto" and not missing), tags=tags,
                   items=items, fields=fields, headers=headers, encoding=encoding, paging=paging,
-                  env_missing=missing, line=line, **board,
+                  env_missing=missing, detail=detail, line=line, **board,
                   **{k: defaults[k] if v is None else v for k, v in settings.items()})
 
 

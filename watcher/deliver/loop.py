@@ -57,6 +57,11 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)  # "channel: slack: detail", one per failure
     messages: int = 0  # messages Slack accepted
 
+    def add(self, later: DeliveryReport) -> DeliveryReport:
+        """This round and a later one as one report (pending: as the later one left it)."""
+        return DeliveryReport(self.sent + later.sent, self.failed + later.failed, later.pending,
+                              self.errors + later.errors, self.messages + later.messages)
+
 
 @dataclass
 class _Message:

@@ -15,7 +15,8 @@ from typing import Any
 
 from watcher.models import Hit
 
-FIELD_NAMES = {"title": "제목", "summary": "요약", "agency": "기관", "link": "링크", "category": "분류"}
+FIELD_NAMES = {"title": "제목", "summary": "요약", "agency": "기관", "link": "링크", "category": "분류",
+               "body": "본문", "attachments": "첨부"}
 
 
 def word_label(field: str, text: str) -> str:

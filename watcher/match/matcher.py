@@ -2,7 +2,8 @@
 
 One rule is evaluated on one announcement in this order:
   1. sources: a rule that names sources skips announcements of every other source;
-  2. fields: only the rule's fields (title, summary, agency, link, category) are searched, each on its own;
+  2. fields: only the rule's fields (title, summary, agency, link, category; body and attachments once
+     the call was read, watcher/pipeline/details.py) are searched, each on its own;
      a keyword matches when it matches in any one of them;
   3. none: one matching keyword rejects the announcement;
   4. all: every keyword must match;  5. any: at least one must match (when the rule has `any`).
@@ -42,7 +43,7 @@ from watcher.match.keywords import (
 from watcher.match.scanner import regex_anchors, trie_pattern
 from watcher.models import Announcement, Hit, Rule, RuleSet
 
-FIELDS = ("title", "summary", "agency", "link", "category")
+FIELDS = ("title", "summary", "agency", "link", "category", "body", "attachments")
 Words = tuple[tuple[str, str], ...]  # Hit.words: (field, text as published)
 __all__ = ["FIELDS", "Matcher", "Words", "keyword_identity", "keyword_problem", "literal_pattern", "normalize"]
 

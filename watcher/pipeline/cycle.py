@@ -2,7 +2,9 @@
 
 A poll is fetch -> parse -> match in a worker thread (network and parsing never block the
 others; at most PER_HOST requests to one host at a time), then store in the main thread, one
-transaction per source. A failing source is recorded on its row and the cycle moves on.
+transaction per source. A failing source is recorded on its row and the cycle moves on. New calls
+of a source with `detail:` are then read in the same threads (watcher/pipeline/details.py) and
+stored as they finish (`read_calls`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from watcher.health import needs_full_read, poll_health
 from watcher.match.matcher import Matcher
 from watcher.models import Config, Source
 from watcher.notify import opstext
+from watcher.pipeline.details import Reader
 from watcher.pipeline.rematch import RematchReport, apply_rules
 from watcher.pipeline.workers import Items, ParsePool, safe_parse_and_match
 from watcher.settings import service_log  # INFO shown without -v
@@ -127,6 +130,7 @@ class Cycle:
         self.refetch: set[str] = set()  # sources to re-read whole at their next poll
         self.config = config
         self.matcher = Matcher(config.rules)
+        self.reader = Reader(self.pool, self.session, self.limiter, store, clock)
 
     def set_config(self, config: Config) -> None:
         """Use a new config. Edited rules reach stored items through `apply_rules` (no fetch);
@@ -199,7 +203,9 @@ class Cycle:
         assert fetched is not None
         quality = None
         if fetched.status == "ok":
-            result = self.store.ingest(source, polled.items, now, self.config.rules.max_age)
+            items = self.reader.prepare(source, polled.items)  # deadlines read before stay
+            result = self.store.ingest(source, items, now, self.config.rules.max_age)
+            self.reader.start(source, items, now, self.config.rules.max_age)  # its new calls are read
             report = SourceReport(source.id, "ok", result.seen, result.new, result.alerts_queued)
             quality = poll_health(source, [item[0] for item in polled.items], now, self.config.rules.max_age)
         else:
@@ -235,7 +241,13 @@ class Cycle:
         if channel:  # the log speaks the CLI's English, Slack the team's Korean
             self.store.enqueue_ops(channel, key, korean, now)
 
+    def read_calls(self, until: float | None = 0.0) -> int:
+        """Store the calls read so far (waiting for the others until monotonic `until`; None: all of
+        them). -> alerts queued."""
+        return self.reader.collect(self.matcher, self.config.rules.max_age, until)
+
     def close(self) -> None:
+        self.reader.stop()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.session.close()
 
@@ -315,13 +327,18 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
     try:
         rematch = cycle.apply_rules()
         reports = poll_all(cycle, sources)
+        cycle.read_calls(until=cycle.reader.held_until)  # the calls read before their alerts' wait ends
+        if not only:  # a full round; `once --source X` does not vouch for the others
+            store.record_heartbeat("once", clock(), len(sources), os.getpid())
+        store.queue_due(config.rules, clock())  # reminders, morning summaries
+        delivery = deliver_settled(store, sender, clock, config.rules.digest_over, public_url=config.rules.public_url,
+                                   team=team)
+        if cycle.reader.pending:  # readings slower than the wait: stored, and what they earn sent, after
+            cycle.read_calls(until=None)
+            delivery = delivery.add(deliver_settled(store, sender, clock, config.rules.digest_over,
+                                                    public_url=config.rules.public_url, team=team))
     finally:
         cycle.close()
-    if not only:  # a full round; `once --source X` does not vouch for the others
-        store.record_heartbeat("once", clock(), len(sources), os.getpid())
-    store.queue_due(config.rules, clock())  # reminders, morning summaries
-    delivery = deliver_settled(store, sender, clock, config.rules.digest_over, public_url=config.rules.public_url,
-                               team=team)
     return OnceReport(reports, delivery, rematch)
 
 

@@ -187,7 +187,7 @@ class Runner:
     def _round(self) -> None:
         self._maybe_reload()
         self.scheduler.run_pending()
-        queued = self._collect()
+        queued = self._collect() + self.cycle.read_calls()  # polls, then the calls read meanwhile
         self._heartbeat()
         if queued or time.monotonic() - self._last_delivery > 5:
             rules = self.cycle.config.rules

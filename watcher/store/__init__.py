@@ -35,12 +35,13 @@ from watcher.store.rows import IngestResult, Item, connect_readonly, keywords_js
 from watcher.store.rows import announcement_of as _announcement
 from watcher.store.schema import migrations
 from watcher.store.sources import HealthStore, first_poll_stamp
+from watcher.store.texts import TextStore, attach_reading, docids_with, has_texts
 from watcher.store.triage import TriageStore
 
 __all__ = ["KST", "IngestResult", "Item", "Store", "iso", "keywords_json", "match_columns", "sort_time"]
 
 
-class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStore, TriageStore):
+class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStore, TriageStore, TextStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if str(path) == ":memory:":
@@ -189,10 +190,14 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
     def pending_alerts(self, now: datetime) -> list[dict[str, Any]]:
         """Due alerts, oldest first, with the announcement's fields and the source name.
 
-        `rules` is a parsed list of {"rule", "keywords", "mention"}."""
+        `rules` is a parsed list of {"rule", "keywords", "mention"}; a call that was read carries
+        `call_info` (its 접수기간 / 지원규모 / 지원대상 lines) and `files` ([{name, url}], board order)."""
         cursor = self.conn.execute(
             "SELECT al.*, a.title, a.link, a.summary, a.published, a.deadline, a.agency, "
-            "s.name AS source_name FROM alerts al "
+            "s.name AS source_name, t.info AS call_info, (SELECT json_group_array(json_object('name', f.name, "
+            "'url', f.url)) FROM (SELECT name, url FROM call_files f WHERE f.source = al.source AND f.id = al.ann_id "
+            "ORDER BY f.n) f) AS files FROM alerts al "
+            "LEFT JOIN call_texts t ON t.source = al.source AND t.id = al.ann_id "
             "LEFT JOIN announcements a ON a.source = al.source AND a.id = al.ann_id "
             "LEFT JOIN sources s ON s.id = al.source "
             "WHERE al.status = 'pending' AND (al.next_attempt_at IS NULL OR al.next_attempt_at <= ?) "
@@ -202,6 +207,8 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
         rows = list(fts.dicts(cursor))
         for row in rows:
             row["rules"] = json.loads(row["rules"] or "[]")
+            row["call_info"] = json.loads(row["call_info"]) if row.get("call_info") else {}
+            row["files"] = json.loads(row["files"] or "[]")
         return rows
 
     def mark_sent(self, alert_id: int, now: datetime, ts: str | None) -> None:
@@ -250,8 +257,13 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
     def search(self, query: str, since: str | date | None = None, until: str | date | None = None,
                source: str | None = None, rule: str | None = None, limit: int = 50, open_only: bool = False,
                today: str | date | None = None, agency: str | None = None) -> list[dict[str, Any]]:
-        """Full-text search, newest first; see watcher/search.py for the query language and `agency`."""
-        return fts.search(self.conn, query, since=since, until=until, source=source, rule=rule, limit=limit,
-                          open_only=open_only, today=today, agency=agency)
+        """Full-text search, newest first; see watcher/search.py for the query language and `agency`.
+        Words in a read call's detail page or attachments count too (watcher/store/texts.py): such rows
+        carry `attachments` and `found` (where the words are)."""
+        rows = fts.search(self.conn, query, since=since, until=until, source=source, rule=rule, limit=limit,
+                          open_only=open_only, today=today, agency=agency,
+                          also=docids_with if has_texts(self.conn) else None)
+        attach_reading(self.conn, rows, query)
+        return rows
 
 

@@ -16,6 +16,7 @@ from watcher.desk import Page, Query
 from watcher.errors import MissingDatabase
 from watcher.match.explain import hit_words
 from watcher.store import search as fts
+from watcher.store.texts import attach_reading, docids_with, has_texts
 from watcher.store.triage import team_filter
 
 _COLUMNS = fts.ROW_COLUMNS + """,
@@ -29,14 +30,22 @@ def _agency_has(agency: str | None, wanted: str) -> bool:
     return bool(agency) and wanted in fts.agency_folded(agency)
 
 
-def _where(query: Query, today: date) -> tuple[str, list[Any]]:
-    """FROM + WHERE of a query and its parameters."""
+def _where(query: Query, today: date, texts: bool = False) -> tuple[str, list[Any]]:
+    """FROM + WHERE of a query and its parameters; `texts`: calls were read, their texts count too."""
     low, high = fts.docid_range(query.since, query.until)
     wanted = fts.agency_folded(query.agency)
-    if query.q.strip() or wanted:  # the index holds the agency too, so it narrows an agency filter
+    parsed = fts.parse_query(query.q) if texts else None
+    if parsed is not None and (parsed.include or parsed.exclude):  # words in the list or in read texts
+        docids, found = docids_with(parsed, query.source, query.agency)
+        sql = f"FROM announcements a WHERE a.docid IN ({docids}) AND a.docid BETWEEN ? AND ?"
+        params: list[Any] = [*found, low, high]
+        if query.rule:
+            sql += fts.RULE_FILTER.format("a.docid")
+            params.append(query.rule)
+    elif query.q.strip() or wanted:  # the index holds the agency too, so it narrows an agency filter
         sql = (f"FROM {fts.FTS_TABLE} f CROSS JOIN announcements a ON a.docid = f.rowid "
                f"WHERE {fts.FTS_TABLE} MATCH ? AND f.rowid BETWEEN ? AND ?")
-        params: list[Any] = [fts.build_fts_query(query.q, query.source, query.agency), low, high]
+        params = [fts.build_fts_query(query.q, query.source, query.agency), low, high]
         if query.rule:  # rules are not in the index
             sql += fts.RULE_FILTER.format("+f.rowid")
             params.append(query.rule)
@@ -91,7 +100,7 @@ class DeskStore:
     def find(self, query: Query, today: date, limit: int = 50, offset: int = 0) -> Page:
         """One page of a query's results and the total it finds."""
         self.conn.create_function("desk_agency_has", 2, _agency_has, deterministic=True)
-        where, params = _where(query, today)
+        where, params = _where(query, today, has_texts(self.conn))
         total = self.conn.execute(f"SELECT count(*) {where}", params).fetchone()[0]
         order, order_params = _order(query, today)
         limit = max(1, min(int(limit), MAX_ROWS))
@@ -106,6 +115,7 @@ class DeskStore:
             row["keywords"] = words
             # per rule, the item's words it matched (`강소특구 (제목)`), never a pattern
             row["matched"] = [{"rule": m["rule"], "words": hit_words(m)} for m in json.loads(row["matched"] or "[]")]
+        attach_reading(self.conn, rows, query.q)  # a read call's attachments, and where its words are
         return Page(total=total, offset=max(0, int(offset)), rows=rows)
 
     def known_sources(self) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from watcher.store.calls import migrate as migrate_calls
 from watcher.store.ops import HEARTBEAT_SQL
 from watcher.store.rows import sort_time
 from watcher.store.sources import migrate_0005_health
+from watcher.store.texts import migrate as migrate_texts
 from watcher.store.triage import migrate as migrate_triage
 
 migrations = Migrations("gongmo-watcher")
@@ -123,3 +124,9 @@ def _m0012_category(db: sqlite_utils.Database) -> None:
 
 
 migrations(name="0013_triage")(migrate_triage)  # the team's pipeline: states, assignees, history (store/triage.py)
+
+
+@migrations(name="0014_call_texts")
+def _m0014_call_texts(db: sqlite_utils.Database) -> None:
+    """What reading a call found: detail-page text, attachments, their search index (watcher/store/texts.py)."""
+    migrate_texts(db)

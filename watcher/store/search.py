@@ -29,7 +29,7 @@ import json
 import operator
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -175,6 +175,7 @@ def term_query(text: str, prefix: bool = False) -> str | None:
 class ParsedQuery:
     include: tuple[str, ...] = ()  # FTS5 phrases that must all match
     exclude: tuple[str, ...] = ()  # FTS5 phrases that must not match (`-word`)
+Words = Callable[[ParsedQuery, "str | None", "str | None"], tuple[str, list[Any]]]  # -> SQL of docids, parameters
 
 
 def parse_query(q: str) -> ParsedQuery:
@@ -440,13 +441,20 @@ def _agency_has(agency: str | None, wanted: str) -> bool:
 def search(conn: sqlite3.Connection, query: str, since: str | date | None = None,
            until: str | date | None = None, source: str | None = None, rule: str | None = None,
            limit: int = 50, open_only: bool = False, today: str | date | None = None,
-           agency: str | None = None) -> list[dict]:
+           agency: str | None = None, also: Words | None = None) -> list[dict]:
     """Announcements matching `query` (see parse_query), newest first by coalesce(published, first_seen).
-    `agency`: only announcements whose agency contains it (folded as the index folds, spaces ignored)."""
+    `agency`: only announcements whose agency contains it (folded as the index folds, spaces ignored).
+    `also`: the docids holding the words where else they may be (watcher/store/texts.py docids_with)."""
     low, high = docid_range(parse_day(since, "since"), parse_day(until, "until"))
     expression, parsed = build_fts_query(query, source, agency), parse_query(query)
     params: list[object]
-    if rule and not agency and not parsed.include:  # no words: driven from the rule's matches
+    if also is not None and (parsed.include or parsed.exclude):  # words in the list or in read texts
+        docids, found = also(parsed, source, agency)
+        where, params, order = f"FROM announcements a WHERE a.docid IN ({docids}) AND a.docid BETWEEN ? AND ?", \
+            [*found, low, high], "a.docid"
+        if rule:
+            where += RULE_FILTER.format("a.docid")
+    elif rule and not agency and not parsed.include:  # no words: driven from the rule's matches
         where, params, order = "FROM announcements a WHERE a.docid BETWEEN ? AND ?", [low, high], "a.docid"
         if source:
             where += " AND a.source = ?"
