@@ -16,9 +16,9 @@ from watcher.cli.common import CONTEXT, Group, configure_logging, path_options
 
 # command name -> the module of watcher/cli/ that defines it (an attribute of the same name)
 COMMANDS = {
-    "alerts": "alerts", "calendar": "calendar", "check": "run", "demo": "status", "labels": "team", "once": "run",
-    "rules": "rules",
-    "run": "run", "search": "desk", "serve": "desk", "slack": "ops", "sources": "sources", "status": "status",
+    "alerts": "alerts", "attachment": "attachment", "calendar": "calendar", "check": "run", "demo": "status",
+    "labels": "team", "once": "run", "rules": "rules", "run": "run", "search": "desk", "serve": "desk",
+    "slack": "ops", "sources": "sources", "status": "status",
 }
 
 

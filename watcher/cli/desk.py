@@ -80,6 +80,8 @@ def _table(rows: list[dict[str, Any]], today: date) -> list[str]:
         team = " · ".join(x for x in (row.get("state"), f"@{row['assignee']}" if row.get("assignee") else "") if x)
         lines.append(" " * (widths[0] + 2) + (shown_link(row.get("link")) or "") + (f"  [{rules}]" if rules else "")
                      + (f"  ({team})" if team else ""))
+        if row.get("found"):  # a read call: where the words are (`첨부: 공고문.hwp`)
+            lines.append(" " * (widths[0] + 2) + "found in " + " · ".join(row["found"]))
     return lines
 
 
@@ -125,7 +127,8 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
     """Full-text search of stored announcements (title, summary, agency), newest first.
 
     Korean words of any length, even two syllables; words are ANDed, "quoted words" are a phrase,
-    -word excludes. Prints N of M shown when --limit cut the list.
+    -word excludes. Calls read with their detail page and attachments are found by those words too,
+    and say where (found in 첨부: 공고문.hwp). Prints N of M shown when --limit cut the list.
 
     With team actions on (SLACK_APP_TOKEN, or once the team acted in Slack) every row carries the call's
     state and assignee, and --state / --assignee filter by them.

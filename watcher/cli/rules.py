@@ -68,7 +68,7 @@ def rules_test(rule: str | None, since: str | None, diff: bool, base: str | None
             raise click.UsageError("--why explains one stored announcement; leave out --diff")
         _why(cfg, store, why_link, rule, as_json)
         return
-    anns = list(store.announcements(since=iso_day(since)))
+    anns = store.with_readings(list(store.announcements(since=iso_day(since))))  # read calls: body, attachments
     if diff:
         from watcher.ops.check import duration
         from watcher.pipeline.cycle import now_kst

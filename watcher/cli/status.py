@@ -42,6 +42,9 @@ def status(as_json: bool, check: bool) -> None:
     cfg = load()
     store = open_existing_store()
     rows = source_rows(cfg, store, datetime.now(KST))
+    files = store.reading_errors()  # the latest attachment (or detail page) that failed, per source
+    for row in rows:
+        row["file_error"] = files.get(row["id"])
     if as_json:
         json_out(rows)
         return
@@ -51,6 +54,8 @@ def status(as_json: bool, check: bool) -> None:
         ok = (row.get("last_success") or "never")[:16].replace("T", " ")
         click.echo(f"{row['id']:<16} {row['state']:<12} {ok:<16} {row['failures']:>8} {row['items']:>6} "
                    f"{(row.get('last_new') or '-')[:10]:<10}  {term(row['reason'])}")
+        if row["file_error"]:
+            click.echo(f"{'':<16} file failed: {term(row['file_error'])}")
     configured = {s.id for s in cfg.sources}
     gone = [r for r in store.health_rows().values() if r["id"] not in configured]
     for row in sorted(gone, key=lambda r: r["id"]):

@@ -17,6 +17,7 @@ from watcher.clock import KST
 from watcher.deadlines import d_day, deadline_order, is_urgent
 from watcher.match.explain import hit_words
 from watcher.notify import teamtext
+from watcher.notify.callinfo import KINDS
 from watcher.parse.links import canonical_link
 
 __all__ = ["KST", "build_digest", "build_message", "build_ops", "d_day", "digest_parts", "escape", "safe_url"]
@@ -148,10 +149,31 @@ def _button(text: str, url: str, action_id: str) -> dict[str, Any]:
     return {"type": "button", "text": {"type": "plain_text", "text": text}, "url": url, "action_id": action_id}
 
 
+FILES_SHOWN = 5  # attachments linked in one alert (the rest counted)
+
+
+def _call_lines(alert: dict[str, Any]) -> str:
+    """A read call's lines (watcher/notify/callinfo.py: 접수기간, 지원규모, 지원대상 as the call states
+    them) and its attachments linked; "" for a call not read."""
+    info = alert.get("call_info") or {}
+    lines = []
+    for kind in KINDS:
+        entry = info.get(kind)
+        if isinstance(entry, list | tuple) and len(entry) == 2:
+            lines.append(f"*{escape(_clip(str(entry[0]), 20))}*: {escape(_clip(str(entry[1]), 200))}")
+    files = [f for f in alert.get("files") or [] if isinstance(f, dict) and f.get("name")]
+    if files:
+        shown = [_linked(escape(_clip(str(f["name"]), 80)), safe_url(f.get("url"))) for f in files[:FILES_SHOWN]]
+        more = f" 외 {len(files) - FILES_SHOWN}개" if len(files) > FILES_SHOWN else ""
+        lines.append("*첨부*: " + " · ".join(shown) + more)
+    return _clip("\n".join(lines), SECTION_MAX)
+
+
 def build_message(alert: dict[str, Any], now: datetime, public_url: str | None = None) -> dict[str, Any]:
     """One announcement alert (a row of Store.pending_alerts) -> chat.postMessage payload: the title
-    linked on top, a line of summary, fields 출처 / 기관 / 게시일 / 마감, the matched words, buttons
-    `공고 보기` (and `웹에서 보기` with `public_url`); `text` (notifications) = title, D-day, link."""
+    linked on top, a line of summary, fields 출처 / 기관 / 게시일 / 마감, for a call that was read its
+    접수기간 / 지원규모 / 지원대상 lines and attachments linked, the matched words, buttons `공고 보기`
+    (and `웹에서 보기` with `public_url`); `text` (notifications) = title, D-day, link."""
     rules = alert_rules(alert)
     mention = _mentions(rules)
     lead = f"{mention} " if mention else ""
@@ -176,6 +198,9 @@ def build_message(alert: dict[str, Any], now: datetime, public_url: str | None =
         "fields": [{"type": "mrkdwn", "text": f"*{label}*\n{value or '-'}"} for label, value in fields],
     }
     blocks: list[dict[str, Any]] = [section]
+    call = _call_lines(alert)
+    if call:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": call}})
     line = _rules_line(_shown_rules(rules))
     if line:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})

@@ -9,6 +9,7 @@ A field that is present decides, even when it names no date (`예산 소진시�
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -24,6 +25,7 @@ from watcher.parse.textclean import valid
 log = logging.getLogger("watcher")
 
 FIELDS = ("id", "title", "link", "summary", "published", "deadline", "period", "agency")
+FILES = "_files"  # raw key: the files the item lists (watcher/parse/detail.py api_files), as JSON
 _TITLE_FROM_SUMMARY = 100
 
 
@@ -63,7 +65,15 @@ def make_announcement(
         agency=agency,
         canonical=canonical_link(link) if link else None,
         category=join_category(raw, clean_text),
+        files=_files(raw.get(FILES)),
     )
+
+
+def _files(value: str | None) -> tuple[tuple[str, str], ...]:
+    """(name, url) pairs of the files an API item lists, from their JSON."""
+    if not value:
+        return ()
+    return tuple((str(name), str(url)) for name, url in json.loads(value))
 
 
 def announcements(

@@ -23,7 +23,8 @@ from lxml import etree
 from watcher.errors import ParseError
 from watcher.models import Announcement, Source
 from watcher.parse.apierror import check_gateway_error, check_json_error
-from watcher.parse.item import announcements
+from watcher.parse.detail import api_files
+from watcher.parse.item import FILES, announcements
 from watcher.parse.text import decode
 from watcher.parse.textclean import markup_safe
 
@@ -35,7 +36,10 @@ def parse_json(source: Source, body: bytes, content_type: str | None, url: str) 
     data = load(body, content_type, source.encoding)
     if check_json_error(data):
         return []
-    entries = ((_raw(source, item), False) for item in _items(source, data) if isinstance(item, dict))
+    files = source.detail is not None and bool(source.detail.api_files)
+    entries = ((_raw(source, item) | ({FILES: json.dumps(api_files(source.detail, item), ensure_ascii=False)}
+                                      if files else {}), False)
+               for item in _items(source, data) if isinstance(item, dict))
     return announcements(source, url, entries)
 
 

@@ -329,12 +329,14 @@ def _apply_rules(store: Store, config: Config, now: datetime, matcher: Matcher |
     oldest = int((now - timedelta(seconds=config.rules.max_age)).timestamp())
     today = now.astimezone(KST).date() if now.tzinfo else now.date()
     before = max_age_only(stored, new_print)
+    texts = any(f in ("body", "attachments") for rule in config.rules.rules for f in rule.fields)  # read calls'
     if before is None:
-        window = Window.of(store.conn, oldest, today.isoformat(), how.read)
+        window = Window.of(store.conn, oldest, today.isoformat(), how.read, texts=texts)
         rewrites, checked = plan_window(how, store, window)
     elif before < config.rules.max_age:  # the items the longer max_age brings in, under every rule
         newest = int((now - timedelta(seconds=before)).timestamp())
-        rewrites, checked = plan_window(how, store, Window.of(store.conn, oldest, today.isoformat(), None, newest))
+        window = Window.of(store.conn, oldest, today.isoformat(), None, newest, texts=texts)
+        rewrites, checked = plan_window(how, store, window)
     else:  # a shorter max_age: what stays inside is up to date
         rewrites, checked = [], 0
     queued = store.apply_rematch(rewrites, now, new_print, config.rules_text)

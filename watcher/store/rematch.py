@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from watcher.models import Announcement, Hit
 from watcher.store import search as fts
 from watcher.store.sources import alertable
+from watcher.store.texts import readings_of
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -45,6 +46,8 @@ class StoredItem(NamedTuple):
     category: str
     matches: dict[str, StoredMatch]  # rule -> stored match (of the rules applied again)
     window: tuple[int, str, str]  # (oldest, the source's first poll, today): see store_health.alertable
+    body: str = ""  # a read call's detail-page text and attachment texts (Window.texts)
+    attachments: str = ""
 
     @property
     def ann(self) -> Announcement:
@@ -143,10 +146,11 @@ class Window:
     wide: bool
     few: bool
     size: int  # announcements within the docid bounds (a few more than the window may hold)
+    texts: bool = False  # read calls carry their body and attachment texts (rules match those fields)
 
     @classmethod
     def of(cls, conn: sqlite3.Connection, oldest: int, today: str, rules: set[str] | frozenset[str] | None,
-           newest: int | None = None) -> Window:
+           newest: int | None = None, texts: bool = False) -> Window:
         high = fts.ideal_docid(oldest)  # a docid is at or below its ideal (a busy second spills below)
         edge = -1 if newest is None else fts.ideal_docid(newest)
         low = edge - 86_400  # a row a day below its ideal docid is not expected: the search may stop there
@@ -156,7 +160,8 @@ class Window:
         few = wide and rules is not None and 3 * conn.execute(  # the rules' matches are few: by index
             "SELECT count(*) FROM matches WHERE rule IN (SELECT value FROM json_each(?))",
             (json.dumps(sorted(rules)),)).fetchone()[0] < conn.execute("SELECT count(*) FROM matches").fetchone()[0]
-        return cls(oldest, today, None if rules is None else frozenset(rules), newest, high, low, wide, few, inside)
+        return cls(oldest, today, None if rules is None else frozenset(rules), newest, high, low, wide, few, inside,
+                   texts)
 
     def parts(self, conn: sqlite3.Connection, n: int) -> list[Window]:
         """The window cut in `n` docid ranges of about as many announcements each."""
@@ -223,4 +228,8 @@ def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
                 continue
         items.append(StoredItem(*row, matches.get((row[0], row[1]), {}), windows.get(row[0], none)))
     items.sort(key=_docid)
+    if w.texts and items:
+        read = readings_of(conn, [(item.source, item.id) for item in items])
+        items = [item._replace(body=read[key][0], attachments=read[key][1]) if (key := (item.source, item.id)) in read
+                 else item for item in items]
     return items

@@ -17,9 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from watcher.match.explain import hit_words
+from watcher.models import Announcement, CallText
 from watcher.store import search as fts
 
 TEXT_TABLE = "text_index"
@@ -44,6 +47,21 @@ def migrate(db: Any) -> None:
 def text_doc(body: str | None, texts: Iterable[str | None]) -> str:
     """The text_index tokens of a call's body and attachment texts (each part tokenised apart)."""
     return fts.index_doc(body, "\0".join(t or "" for t in texts), None).body
+
+
+def readings_of(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source, id) -> (body, attachments: the texts of the files read, one after another) of the
+    announcements among `keys` that were read (what rules with `fields: [body, attachments]` match)."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    if not has_texts(conn):
+        return out
+    wanted = json.dumps([list(k) for k in keys], ensure_ascii=False)
+    for source, ann_id, body, files in conn.execute(
+            "SELECT t.source, t.id, t.body, (SELECT group_concat(text, char(10)) FROM (SELECT text "
+            "FROM call_files f WHERE f.source = t.source AND f.id = t.id AND f.text IS NOT NULL ORDER BY f.n)) "
+            f"FROM call_texts t WHERE (t.source, t.id) IN {_PAIRS}", (wanted,)):
+        out[(source, ann_id)] = (body or "", files or "")
+    return out
 
 
 def has_texts(conn: sqlite3.Connection) -> bool:
@@ -207,20 +225,31 @@ class TextStore:
             "ORDER BY n", (source, ann_id))))
         return row
 
+    def call_row(self, source: str, ann_id: str) -> dict[str, Any] | None:
+        """One stored announcement as a search shows it, with `words`: the item's words its rules matched
+        (to highlight), and `reading` (see `reading`; None for a call not read)."""
+        row = fts.first_dict(self.conn.execute(f"SELECT {fts.ROW_COLUMNS} FROM announcements a "
+                                                "WHERE a.source = ? AND a.id = ?", (source, ann_id)))
+        if row is None:
+            return None
+        row["rules"] = json.loads(row["rules"] or "[]")
+        matched = json.loads(row["matched"] or "[]")
+        row["words"] = sorted({w["text"] for m in matched for w in (m.get("words") or []) if w.get("text")} |
+                              {k for m in matched for k in (m.get("keywords") or []) if not k.startswith("re:")},
+                              key=len, reverse=True)
+        row["matched"] = [{"rule": m["rule"], "words": hit_words(m)} for m in matched]
+        row["reading"] = self.reading(source, ann_id) if has_texts(self.conn) else None
+        return row
+
     def readings(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
-        """(source, id) -> (body, attachments: the texts of the files read, one after another) of the
-        announcements among `keys` that were read (what rules with `fields: [body, attachments]` match)."""
-        wanted = json.dumps([list(k) for k in keys], ensure_ascii=False)
-        out: dict[tuple[str, str], tuple[str, str]] = {}
-        if not has_texts(self.conn):
-            return out
-        for source, ann_id, body, files in self.conn.execute(
-                "SELECT t.source, t.id, t.body, (SELECT group_concat(text, char(10)) FROM (SELECT text "
-                "FROM call_files f WHERE f.source = t.source AND f.id = t.id AND f.text IS NOT NULL ORDER BY f.n)) "
-                "FROM call_texts t "
-                f"WHERE (t.source, t.id) IN {_PAIRS}", (wanted,)):
-            out[(source, ann_id)] = (body or "", files or "")
-        return out
+        """(source, id) -> (body, attachments) of the announcements among `keys` that were read."""
+        return readings_of(self.conn, keys)
+
+    def with_readings(self, anns: list[Announcement]) -> list[Announcement]:
+        """The announcements, those that were read as CallText (with their body and attachments)."""
+        read = readings_of(self.conn, [(a.source, a.id) for a in anns])
+        return [CallText(**{f.name: getattr(a, f.name) for f in fields(Announcement)}, body=read[k][0],
+                         attachments=read[k][1]) if (k := (a.source, a.id)) in read else a for a in anns]
 
     def hold_alerts(self, source: str, ids: list[str], until: datetime) -> int:
         """The announcement alerts of these items not tried yet wait until `until` (their call is

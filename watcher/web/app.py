@@ -6,6 +6,7 @@ renders one HTML page (no JavaScript) with the total, one page of results and li
 pages; the same query with format=csv|json|atom returns the whole result (watcher/web/exports.py);
 GET /status the health of every configured source and the alerts pending per channel;
 POST /missed marks a stored, never alerted call as missed (`놓친 공고`, web/team.py; the desk's only write);
+GET /call?source=&id=&q= one call's page: what reading its detail page and attachments found;
 GET /healthz answers `ok`; GET /metrics is Prometheus text (watcher/metrics.py); GET /calendar.ics?rule=
 as `watcher calendar` (watcher/ics.py). Every request opens
 its own read-only SQLite connection. Everything from a source is HTML-escaped and only http(s) links are linked.
@@ -181,6 +182,25 @@ class Desk:
         disposition = [("Content-Disposition", f'attachment; filename="gongmo-search.{ext}"')] if fmt == "csv" else []
         return "200 OK", media, text.encode("utf-8"), disposition
 
+    def call(self, environ: dict[str, Any]) -> Response:
+        """The page of one call: its reading, the matched words highlighted (watcher/web/callpage.py)."""
+        from watcher.web.callpage import call_page
+
+        query = parse_qs(_query_string(environ), errors="replace")
+        source, ann_id, q = ((query.get(k) or [""])[-1] for k in ("source", "id", "q"))
+        try:
+            store = self._open()
+        except MissingDatabase:
+            store = None
+        try:
+            row = store.call_row(source, ann_id) if store and source and ann_id else None
+        finally:
+            if store is not None:
+                store.close()
+        if row is None:
+            return "404 Not Found", "text/html", "<!doctype html><p>그런 공고가 없습니다.</p>".encode(), []
+        return "200 OK", "text/html", call_page(row, self.now().date(), q, self.labels()).encode(), []
+
     def status(self) -> Response:
         try:
             store = self._open()
@@ -189,6 +209,9 @@ class Desk:
         try:
             now = self.now()
             rows = status_rows(self.config(), store, now)
+            files = store.reading_errors() if store else {}
+            for row in rows:
+                row["file_error"] = files.get(row["id"])
             pending = store.pending_by_channel() if store else []
             fresh = store.freshness() if store else {"last_poll": None, "failing": []}
             return "200 OK", "text/html", page.status_page(rows, pending, fresh).encode(), []
@@ -288,6 +311,13 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
             from watcher.ops.metrics import CONTENT_TYPE, render_metrics
 
             status, ctype, data = "200 OK", CONTENT_TYPE, render_metrics(desk.store_path, clock(), desk.config())
+        elif path == "/call":
+            try:
+                status, ctype, data, extra = desk.call(environ)
+            except sqlite3.OperationalError as err:
+                log.warning("%s: %s", path, err)
+                status, ctype = "503 Service Unavailable", "text/html"
+                data = "<!doctype html><p>데이터베이스를 읽을 수 없습니다.</p>".encode()
         elif path in ("/search", "/status"):
             try:
                 form = _form(environ)

@@ -5,8 +5,9 @@
   D-day, 제목, 기관, 출처, 규칙, 링크 (rules by their label); `lang="en"` gives the English headers
   published, deadline, D-day, title, agency, source name, rules, link, and `closed` for `마감`.
 - JSON: one array of objects (source, source_name, id, title, link, summary, published, deadline,
-  d_day, agency, rules, first_seen); with team actions on, `state` and `assignee` too (CSV: two
-  columns, 상태 and 담당, or state and assignee in English).
+  d_day, agency, rules, first_seen, matched; once the call was read, attachments and found); with
+  team actions on, `state` and `assignee` too (CSV: two columns, 상태 and 담당, or state and assignee
+  in English).
 - Atom (RFC 4287): one entry per announcement, newest first, so a saved search is a feed a reader
   subscribes to; entry ids are stable tag: URIs of (source, id).
 """
@@ -90,13 +91,17 @@ def _d_day(row: dict[str, Any], today: date) -> str:
 
 
 def json_rows(rows: list[dict[str, Any]], today: date, team: bool | None = None) -> list[dict[str, Any]]:
+    """Rows as `--json` and `format=json` give them; a call that was read adds `attachments` ([{name,
+    url, type}]) and, for a search with words, `found` (where they are: `제목`, `본문`, `첨부: 공고문.hwp`)."""
     keys = ("source", "source_name", "id", "title", "link", "summary", "published", "deadline")
     team = _team(rows, team)
+    read = ("attachments", "found")
     return [{**{k: row.get(k) for k in keys}, "link": shown_link(row.get("link")),
              "d_day": d_day(row.get("deadline"), today),
              "agency": row.get("agency"), "rules": list(row.get("rules") or []), "first_seen": row.get("first_seen"),
              "matched": list(row.get("matched") or []),  # per rule the item's words: `강소특구 (제목)`
-             **({"state": row.get("state"), "assignee": row.get("assignee")} if team else {})}
+             **({"state": row.get("state"), "assignee": row.get("assignee")} if team else {}),
+             **{k: row[k] for k in read if k in row}}
             for row in rows]
 
 

@@ -63,6 +63,12 @@ def url(path: str, form: Mapping[str, str], **changes: object) -> str:
     return path + ("?" + urlencode(params) if params else "")
 
 
+def call_url(row: Mapping[str, Any], q: str = "") -> str:
+    """The page of one call (watcher/web/callpage.py) of a search row."""
+    params = {"source": row.get("source") or "", "id": row.get("id") or ""}
+    return "/call?" + urlencode({**params, "q": q} if q else params)
+
+
 def _options(choices: list[tuple[str, str]], selected: str, blank: str) -> str:
     out = [f'<option value="">{e(blank)}</option>']
     for value, label in choices:
@@ -145,6 +151,9 @@ def result_row(row: dict[str, Any], today: date, q: str, labels: Mapping[str, st
     agency = f'<div class="agency">{e(row["agency"])}</div>' if row.get("agency") else ""
     text = snippet(row.get("summary"), words)
     summary = f'<div class="snippet">{mark(text, words)}</div>' if text else ""
+    if "attachments" in row:  # a call that was read: its page, and where the words are
+        found = f' ({e(" · ".join(row["found"]))})' if row.get("found") else ""
+        summary += f'<div class="read"><a href="{e(call_url(row, q))}">본문·첨부 보기</a>{found}</div>'
     due, closed = _due(row.get("deadline"), today)
     published = (row.get("published") or row.get("first_seen") or "")[:10]
     words_of = {m["rule"]: m["words"] for m in row.get("matched") or []}
@@ -236,6 +245,8 @@ def status_page(rows: list[dict[str, Any]], pending: list[dict[str, Any]], fresh
         todo = f'<div class="todo">{e(row["reason"])}</div>' if row.get("reason") else ""  # what to do
         error = e(row.get("last_error")) if row.get("last_error") else ""
         failures = f' ({e(row.get("failures"))}회 연속)' if row.get("failures") else ""
+        if row.get("file_error"):
+            error += f'<div class="agency file-error">첨부 읽기 실패: {e(row["file_error"])}</div>'
         out.append(
             f'<tr id="source-{e(row["id"])}"><td class="title">{e(row.get("name") or row["id"])}'
             f'<div class="agency">{e(row["id"])}</div></td>'
