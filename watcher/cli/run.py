@@ -78,6 +78,8 @@ def once(only: tuple[str, ...], fail_on_alerts: bool) -> None:
                    f"{m.alerts_queued} alerts queued")
     for r in report.sources:
         detail = r.error if r.error else f"{r.items} items, {r.new} new, {r.alerts} alerts queued"
+        if r.id in report.reads:  # new calls read with their detail page and attachments
+            detail += f"; {report.reads[r.id][0]} calls read, {report.reads[r.id][1]} alerts queued"
         click.echo(term(f"{r.id:<20} {r.status:<12} {detail}"))
     d = report.delivery
     click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))

@@ -317,6 +317,7 @@ class OnceReport:
     sources: list[SourceReport]
     delivery: DeliveryReport
     rematch: RematchReport | None = None  # when the rules in force were not those of `config`
+    reads: dict[str, list[int]] = field(default_factory=dict)  # source -> [calls read, alerts they queued]
 
 
 def run_once(config: Config, store: Store, sender: Sender, only: list[str] | None = None,
@@ -339,7 +340,7 @@ def run_once(config: Config, store: Store, sender: Sender, only: list[str] | Non
                                                     public_url=config.rules.public_url, team=team))
     finally:
         cycle.close()
-    return OnceReport(reports, delivery, rematch)
+    return OnceReport(reports, delivery, rematch, cycle.reader.done)
 
 
 def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime], digest_over: int,

@@ -272,6 +272,7 @@ class Reader:
         self.held_until = 0.0  # monotonic time the last held alert is due anyway
         self._new: dict[str, tuple[set[str], bool]] = {}
         self._stop = threading.Event()
+        self.done: dict[str, list[int]] = {}  # source id -> [calls read, alerts their reading queued]
 
     def prepare(self, source: Source, items: list[Any]) -> list[Any]:
         """Before a poll of `source` is stored: deadlines that reading found stay (the list still has
@@ -342,6 +343,8 @@ class Reader:
             call = reading.call_text()
             result = self.store.ingest(source, [(call, matcher.match(call))], now, max_age)
             self.store.release_alerts(source.id, [reading.ann.id])
+        counts = self.done.setdefault(source.id, [0, 0])
+        counts[0], counts[1] = counts[0] + 1, counts[1] + result.alerts_queued
         failed = [f"{f.name}: {f.error}" for f in reading.files if f.error]
         if reading.error or failed:
             log.warning("%s: reading %s: %s", source.id, reading.ann.link or reading.ann.id,
