@@ -35,6 +35,8 @@ _BLOCK = frozenset({"address", "article", "aside", "blockquote", "br", "dd", "di
                     "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
                     "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead",
                     "tr", "ul"})
+_FILE_TYPES = frozenset({"hwp", "hwpx", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "zip", "jpg",
+                        "jpeg", "png", "gif", "txt", "hwt"})
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title"})
 
 
@@ -155,12 +157,14 @@ def _file_name(el: Any, spec: str | None) -> str:
 
 
 def name_from_url(url: str) -> str:
-    """A file name for a link that shows none: the last path segment, else the last query value."""
+    """A file name for a link that shows none: the path's last part or a query value that looks like a
+    file name (`COM_FILEDOWN.ASP?a=bbs&b=2506.pdf` -> `2506.pdf`), else the last query value."""
     parts = urlsplit(url)
     last = unquote(os.path.basename(parts.path))
-    if "." in last:
-        return last
     values = [unquote(v) for _, _, v in (p.partition("=") for p in parts.query.split("&")) if v]
+    for candidate in (last, *reversed(values)):
+        if os.path.splitext(candidate)[1].lower().lstrip(".") in _FILE_TYPES:
+            return candidate
     return values[-1] if values else (last or url)
 
 

@@ -14,9 +14,10 @@ not passed), at most MAX_READS a poll, newest first, is read in the cycle's thre
   5. the alert's lines (watcher/notify/callinfo.py).
 Then, in the main thread, the reading is stored, the call matched again with `body` and
 `attachments` and stored like a poll's item (new hits queue alerts; an alert already queued gains
-them), and its alerts are released. An alert that matched on the title waits for the reading at
-most `detail.wait` (held in the outbox), never longer. Every request is a poll's: the source's
-timeout, size cap and headers, the cycle's per-host limit.
+them), and its alerts are released (dropped, never sent, when the 공고문 shows the call closed). An
+alert that matched on the title waits for the reading at most `detail.wait` (held in the outbox),
+never longer. Every request is a poll's: the source's timeout, size cap and headers, the cycle's
+per-host limit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from watcher.clock import KST
 from watcher.errors import SourceError
 from watcher.fetch.detail import Limiter, download, same_site
 from watcher.fetch.httpclient import Session
@@ -342,6 +344,8 @@ class Reader:
                                     now)
             call = reading.call_text()
             result = self.store.ingest(source, [(call, matcher.match(call))], now, max_age)
+            if call.deadline and call.deadline < now.astimezone(KST).date().isoformat():
+                self.store.drop_alerts(source.id, [reading.ann.id])  # closed: never alerted (README § Alerts)
             self.store.release_alerts(source.id, [reading.ann.id])
         counts = self.done.setdefault(source.id, [0, 0])
         counts[0], counts[1] = counts[0] + 1, counts[1] + result.alerts_queued

@@ -270,6 +270,15 @@ class TextStore:
                 "AND attempts = 0 AND next_attempt_at IS NOT NULL AND source = ? AND ann_id IN "
                 "(SELECT value FROM json_each(?))", (source, json.dumps(ids, ensure_ascii=False)))
 
+    def drop_alerts(self, source: str, ids: list[str]) -> int:
+        """The call turned out closed (its 공고문's deadline is past): its alerts not tried yet go.
+        -> alerts dropped."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            return conn.execute(
+                "DELETE FROM alerts WHERE kind = 'announcement' AND status = 'pending' AND attempts = 0 "
+                "AND source = ? AND ann_id IN (SELECT value FROM json_each(?))",
+                (source, json.dumps(ids, ensure_ascii=False))).rowcount
+
     def reading_errors(self) -> dict[str, str]:
         """source -> its latest failing file (or detail page) as one line: `공고문.hwp: hwp: truncated file`."""
         if not has_texts(self.conn):
