@@ -17,7 +17,6 @@ interpreter, for a parent that must not fork.
 
 from __future__ import annotations
 
-import ctypes.util  # noqa: F401 - loaded before the fork: a child's die_with_parent needs it at once
 import faulthandler
 import json
 import multiprocessing
@@ -35,7 +34,7 @@ from typing import Any
 from watcher.extract.core import read_bytes
 from watcher.extract.errors import ExtractError, Text
 from watcher.extract.filetype import HEAD_BYTES, sniff
-from watcher.pipeline.forking import cores, die_with_parent
+from watcher.pipeline.forking import cores, die_with_parent, libc
 
 SLOTS = threading.BoundedSemaphore(cores())  # extraction children alive at once
 
@@ -111,6 +110,8 @@ def _line(s: str) -> str:
 
 def run_bounded(fn: Callable[..., Any], args: tuple, limits: Limits, max_answer: int) -> Any:
     """fn(*args) in a forked child; its return value, or raises ExtractError with one line."""
+    if sys.platform.startswith("linux"):
+        libc()  # loaded here once, so no child looks for it again
     with SLOTS:
         return _run(fn, args, limits, max_answer)
 

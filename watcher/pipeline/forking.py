@@ -10,6 +10,7 @@ a thread watching the parent), so a killed `once` or `run` leaves no orphan behi
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -42,15 +43,21 @@ def may_fork(workers: int | None = None, threads_allowed: bool = False) -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+@functools.cache
+def libc() -> Any:
+    """The C library (Linux), loaded once: a parent that forks often loads it before, so each child
+    finds it loaded (ctypes.util.find_library runs ldconfig, a few ms)."""
+    import ctypes
+    import ctypes.util
+
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def die_with_parent(parent: int) -> None:
     """Have the kernel SIGKILL this process when its parent ends (Linux), else poll for it."""
     if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
                 if os.getppid() != parent:  # the parent died before prctl took effect
                     os._exit(1)
                 return
