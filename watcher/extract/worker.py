@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import faulthandler
 import json
-import multiprocessing
 import os
 import pickle
 import resource
+import select
 import signal
 import sys
 import threading
@@ -76,10 +76,13 @@ def _address_space() -> int:
         return 0
 
 
-def _child(conn: Any, parent: int, fn: Callable[..., Any], args: tuple, limits: Limits) -> None:
+def _child(out: int, parent: int, fn: Callable[..., Any], args: tuple, limits: Limits) -> None:
+    """In the forked child: fn(*args) bounded in memory and CPU, its answer pickled into the pipe `out`;
+    never returns."""
     try:
         die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child ends
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (`watcher run`)
         faulthandler.disable()  # a crash is reported by the parent, not as the parent's stack
         cap = _address_space() + limits.memory_mb * (1 << 20)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
@@ -96,11 +99,12 @@ def _child(conn: Any, parent: int, fn: Callable[..., Any], args: tuple, limits: 
         except Exception as e:  # a reader's bug must not take the parent down: name it in one line
             payload = ("error", _line(f"{type(e).__name__}: {e}"))
         try:
-            conn.send_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
-            conn.send_bytes(pickle.dumps(("error", f"memory limit {limits.memory_mb} MiB")))
+            data = pickle.dumps(("error", f"memory limit {limits.memory_mb} MiB"))
+        with os.fdopen(out, "wb") as pipe:
+            pipe.write(data)
     finally:
-        conn.close()
         os._exit(0)
 
 
@@ -117,37 +121,60 @@ def run_bounded(fn: Callable[..., Any], args: tuple, limits: Limits, max_answer:
 
 
 def _run(fn: Callable[..., Any], args: tuple, limits: Limits, max_answer: int) -> Any:
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, os.getpid(), fn, args, limits), daemon=True)
-    proc.start()
-    child.close()
+    """One child of our own (os.fork, a pipe, waitpid): multiprocessing's Process objects reap each
+    other's children when several threads start them, which loses exit statuses."""
+    parent = os.getpid()
+    answer, out = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(answer)
+        _child(out, parent, fn, args, limits)
+    os.close(out)
     try:
-        if not parent.poll(limits.seconds):
-            raise ExtractError(f"timeout after {limits.seconds:g}s")
-        try:
-            raw = parent.recv_bytes(max_answer)
-        except EOFError:
-            proc.join(1)
-            code = proc.exitcode
-            if code is not None and code < 0:
-                name = signal.Signals(-code).name
-                hint = " (CPU limit)" if -code == signal.SIGXCPU else " (memory limit?)" if -code in (
-                    signal.SIGSEGV, signal.SIGABRT, signal.SIGKILL, signal.SIGBUS) else ""
-                raise ExtractError(f"worker killed by {name}{hint}") from None
-            raise ExtractError(f"worker ended without an answer (exit {code})") from None
-        except OSError:
-            raise ExtractError(f"output over {max_answer} bytes") from None
-        status, value = pickle.loads(raw)
-        if status == "error":
-            raise ExtractError(value)
-        return value
+        raw = _receive(answer, time.monotonic() + limits.seconds, limits.seconds, max_answer)
     finally:
-        parent.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        proc.close()
+        os.close(answer)
+        code = _reap(pid)
+    if not raw:
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            hint = " (CPU limit)" if -code == signal.SIGXCPU else " (memory limit?)" if -code in (
+                signal.SIGSEGV, signal.SIGABRT, signal.SIGKILL, signal.SIGBUS) else ""
+            raise ExtractError(f"worker killed by {name}{hint}")
+        raise ExtractError(f"worker ended without an answer (exit {code})")
+    status, value = pickle.loads(raw)
+    if status == "error":
+        raise ExtractError(value)
+    return value
+
+
+def _receive(fd: int, deadline: float, seconds: float, limit: int) -> bytes:
+    """Everything the child writes until it closes the pipe, by the deadline, at most `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise ExtractError(f"timeout after {seconds:g}s")
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise ExtractError(f"output over {limit} bytes")
+        chunks.append(chunk)
+
+
+def _reap(pid: int) -> int | None:
+    """The child's exit code (negative: the signal that ended it), killing it if it still runs."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            done, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+    except (ChildProcessError, ProcessLookupError):
+        return None
 
 
 def _read(data: bytes, name: str, limits: Limits) -> tuple[str, Text]:
