@@ -46,7 +46,8 @@ def attachment(files: tuple[str, ...], published: str | None, as_json: bool) -> 
     """Extract the text of HWP, HWPX or PDF files exactly as polling would.
 
     Prints per file its type (what the bytes are, whatever the name says), characters, the deadline
-    found (a 공고문's only: forms, result lists and manuals never give one) and the first lines.
+    found (a notice's only, judged by its name: forms, result lists and manuals never give one) and
+    the first lines.
     Exit 0 when every file was read, 1 otherwise.
 
     Example: watcher attachment 공고문.hwp 신청서.hwp --json

@@ -128,7 +128,8 @@ def search(query: str, since: str | None, until: str | None, source: str | None,
 
     Korean words of any length, even two syllables; words are ANDed, "quoted words" are a phrase,
     -word excludes. Calls read with their detail page and attachments are found by those words too,
-    and say where (found in 첨부: 공고문.hwp). Prints N of M shown when --limit cut the list.
+    and say where (found in the title, the page's text or an attachment). Prints N of M shown when
+    --limit cut the list.
 
     With team actions on (SLACK_APP_TOKEN, or once the team acted in Slack) every row carries the call's
     state and assignee, and --state / --assignee filter by them.

@@ -24,7 +24,6 @@ from urllib.parse import unquote, urlsplit
 
 from watcher.models import Detail
 from watcher.parse.links import absolute, is_script, link_from_script
-from watcher.parse.text import decode
 from watcher.parse.textclean import clean, markup_safe
 
 MAX_TEXT = 200_000  # characters of a page's or a file's text kept
@@ -68,7 +67,9 @@ def read_page(detail: Detail, body: bytes, content_type: str | None, url: str,
               encoding: str | None = None) -> Page:
     """The call's text, period and attachment links on its detail page (empty where a selector
     matches nothing: a page without a period is still read)."""
-    from bs4 import BeautifulSoup  # boards only
+    from bs4 import BeautifulSoup  # pages only: a cycle without `detail:` never loads bs4 or lxml
+
+    from watcher.parse.text import decode
 
     soup = BeautifulSoup(markup_safe(decode(body, content_type, encoding)), "lxml")
     text = tidy("\n".join(block_text(el) for el in _select(soup, detail.body))) if detail.body else ""
