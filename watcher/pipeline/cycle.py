@@ -243,7 +243,7 @@ class Cycle:
 
     def read_calls(self, until: float | None = 0.0) -> int:
         """Store the calls read so far (waiting for the others until monotonic `until`; None: all of
-        them). -> alerts queued."""
+        them). -> alerts queued or released."""
         return self.reader.collect(self.matcher, self.config.rules.max_age, until)
 
     def close(self) -> None:

@@ -272,6 +272,7 @@ class Reader:
         self.pool, self.session, self.limiter, self.store, self.clock = pool, session, limiter, store, clock
         self.running: dict[Future[Reading], Source] = {}
         self.held_until = 0.0  # monotonic time the last held alert is due anyway
+        self._holds: list[float] = []  # monotonic times held alerts fall due (for `run`'s delivery)
         self._new: dict[str, tuple[set[str], bool]] = {}
         self._stop = threading.Event()
         self.done: dict[str, list[int]] = {}  # source id -> [calls read, alerts their reading queued]
@@ -301,7 +302,8 @@ class Reader:
         if not anns:
             return 0
         if source.detail.wait > 0:
-            self.store.hold_alerts(source.id, [a.id for a in anns], now + timedelta(seconds=source.detail.wait))
+            if self.store.hold_alerts(source.id, [a.id for a in anns], now + timedelta(seconds=source.detail.wait)):
+                self._holds.append(time.monotonic() + source.detail.wait)
             self.held_until = max(self.held_until, time.monotonic() + source.detail.wait)
         for ann in anns:
             self.running[self.pool.submit(read_call, source, ann, self.session, self.limiter, now, self._stop)] = source
@@ -311,13 +313,20 @@ class Reader:
     def pending(self) -> bool:
         return bool(self.running)
 
+    def hold_ended(self) -> bool:
+        """Has a held alert fallen due since last asked (its reading was slower than its wait)?"""
+        now = time.monotonic()
+        ended = [t for t in self._holds if t <= now]
+        self._holds = [t for t in self._holds if t > now]
+        return bool(ended)
+
     def stop(self) -> None:
         """The cycle ends: readings in flight skip the files they have not fetched yet."""
         self._stop.set()
 
     def collect(self, matcher: Matcher, max_age: float, until: float | None = 0.0) -> int:
         """Record the readings done; wait for the others until monotonic time `until` (0: no wait,
-        None: all). -> alerts queued."""
+        None: all). -> alerts queued or released (due now)."""
         queued = 0
         while self.running:
             left = None if until is None else max(0.0, until - time.monotonic())
@@ -337,7 +346,8 @@ class Reader:
         return queued
 
     def record(self, source: Source, reading: Reading, matcher: Matcher, max_age: float) -> int:
-        """Main thread: store the reading, match the call again with its texts, release its alerts."""
+        """Main thread: store the reading, match the call again with its texts, release its alerts.
+        -> alerts queued or released."""
         now = self.clock()
         with self.store.transaction():
             self.store.save_reading(source.id, reading.ann.id, reading.row(), [asdict(f) for f in reading.files],
@@ -346,11 +356,11 @@ class Reader:
             result = self.store.ingest(source, [(call, matcher.match(call))], now, max_age)
             if call.deadline and call.deadline < now.astimezone(KST).date().isoformat():
                 self.store.drop_alerts(source.id, [reading.ann.id])  # closed: never alerted (README § Alerts)
-            self.store.release_alerts(source.id, [reading.ann.id])
+            released = self.store.release_alerts(source.id, [reading.ann.id])
         counts = self.done.setdefault(source.id, [0, 0])
         counts[0], counts[1] = counts[0] + 1, counts[1] + result.alerts_queued
         failed = [f"{f.name}: {f.error}" for f in reading.files if f.error]
         if reading.error or failed:
             log.warning("%s: reading %s: %s", source.id, reading.ann.link or reading.ann.id,
                         "; ".join(([reading.error] if reading.error else []) + failed))
-        return result.alerts_queued
+        return result.alerts_queued + released

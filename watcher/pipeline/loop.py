@@ -189,7 +189,7 @@ class Runner:
         self.scheduler.run_pending()
         queued = self._collect() + self.cycle.read_calls()  # polls, then the calls read meanwhile
         self._heartbeat()
-        if queued or time.monotonic() - self._last_delivery > 5:
+        if queued or time.monotonic() - self._last_delivery > 5 or self.cycle.reader.hold_ended():
             rules = self.cycle.config.rules
             self.store.queue_due(rules, self.clock())  # reminders, morning summaries
             deliver(self.store, self.sender, self.clock(), rules.digest_over, stop=self.stop,

@@ -262,13 +262,13 @@ class TextStore:
                 "AND attempts = 0 AND source = ? AND ann_id IN (SELECT value FROM json_each(?))",
                 (iso(until), source, json.dumps(ids, ensure_ascii=False))).rowcount
 
-    def release_alerts(self, source: str, ids: list[str]) -> None:
-        """The call was read: its alerts not tried yet are due now."""
+    def release_alerts(self, source: str, ids: list[str]) -> int:
+        """The call was read: its alerts not tried yet are due now. -> alerts released."""
         with self.transaction() as conn:  # type: ignore[attr-defined]
-            conn.execute(
+            return conn.execute(
                 "UPDATE alerts SET next_attempt_at = NULL WHERE kind = 'announcement' AND status = 'pending' "
                 "AND attempts = 0 AND next_attempt_at IS NOT NULL AND source = ? AND ann_id IN "
-                "(SELECT value FROM json_each(?))", (source, json.dumps(ids, ensure_ascii=False)))
+                "(SELECT value FROM json_each(?))", (source, json.dumps(ids, ensure_ascii=False))).rowcount
 
     def drop_alerts(self, source: str, ids: list[str]) -> int:
         """The call turned out closed (its 공고문's deadline is past): its alerts not tried yet go.
