@@ -104,3 +104,32 @@ def test_the_source_config_is_what_the_docs_show():
     docs = (ROOT / "docs" / "CONFIG.md").read_text(encoding="utf-8")
     assert 'file_template: "/common/COM_FILEDOWN.ASP?a={0}&b={1}"' in docs  # the 인천TP example above
     assert isinstance(SHIPPED["btp"], Source)
+
+
+@pytest.mark.parametrize("source_id, capture, content_type", [
+    ("bizinfo-api", "bizinfo-api/bizradar-api_response_sample.json", "application/json"),
+    ("bizinfo", "bizinfo/jarimaegim-bizinfo.sample.xml", "text/xml;charset=UTF-8"),
+])
+def test_shipped_bizinfo_entries_give_each_item_its_files_notice_first(source_id, capture, content_type):
+    source = SHIPPED[source_id]
+    items = parse(source, real_capture(capture).read_bytes(), content_type, source.url)
+    assert items and all(item.files for item in items)
+    for item in items:  # the 공고 원문 first, then the others; each a bizinfo.go.kr download
+        assert all(url.startswith("https://www.bizinfo.go.kr/cmm/fms/getImageFile.do?atchFileId=FILE_")
+                   for _, url in item.files)
+    assert items[0].files[0][0] in ("경기지역_10월_동행축제_소상공인_라이브커머스_참가기업_모집공고.pdf",
+                                    "공고문. 대학-기업 공동 기술 · 제품 기획지원.hwpx")
+
+
+def test_shipped_msit_entry_gives_each_item_its_files():
+    from tests.test_real_captures import msit_envelope
+
+    source = SHIPPED["msit"]
+    items = parse(source, msit_envelope(real_capture("msit-api/g-crawler-msit_data.json").read_bytes()),
+                  "application/json", source.url)
+    assert len(items) == 390 and sum(1 for item in items if not item.files) == 4  # four items list no files
+    first = next(item for item in items if item.link and item.link.endswith("nttSeqNo=3186459"))
+    assert [name for name, _ in first.files] == [
+        "[붙임1] 2026년도 환태평양 연구협력 이니셔티브 사업 공고문(안).hwpx",
+        "[붙임1] 2026년도 환태평양 연구협력 이니셔티브 사업 공고문(안).odt",
+        "[붙임1] 2026년도 환태평양 연구협력 이니셔티브 사업 공고문(안).hwp", "[붙임2] 제출 양식.zip"]
