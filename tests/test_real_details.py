@@ -133,3 +133,11 @@ def test_shipped_msit_entry_gives_each_item_its_files():
         "[붙임1] 2026년도 환태평양 연구협력 이니셔티브 사업 공고문(안).hwpx",
         "[붙임1] 2026년도 환태평양 연구협력 이니셔티브 사업 공고문(안).odt",
         "[붙임1] 2026년도 환태평양 연구협력 이니셔티브 사업 공고문(안).hwp", "[붙임2] 제출 양식.zip"]
+
+
+def test_an_override_turns_the_reading_off(tmp_path):
+    from watcher.config.load import load_sources
+
+    (tmp_path / "s.yaml").write_text("include: [btp, itp]\nsources:\n  - id: btp\n    detail: null\n", encoding="utf-8")
+    sources = {s.id: s for s in load_sources(tmp_path / "s.yaml", {})}
+    assert sources["btp"].detail is None and sources["itp"].detail == SHIPPED["itp"].detail
