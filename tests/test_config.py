@@ -227,7 +227,8 @@ RULE_CASES = [
      "5: bad regular expression 're:체외(': missing ), unterminated subpattern at position 2"),
     ("empty regex", rule("    all: ['re:']\n"), "3: 'all' has an empty regular expression 're:'"),
     ("unknown match field", rule("    any: [a]\n    fields: [title, sumary]\n"),
-     "4: unknown field 'sumary' (did you mean 'summary'?) (use title, summary, agency, link, category, body, attachments)"),
+     "4: unknown field 'sumary' (did you mean 'summary'?) "
+     "(use title, summary, agency, link, category, body, attachments)"),
     ("empty fields", rule("    any: [a]\n    fields: []\n"), "4: 'fields' must not be empty"),
     ("unknown source", rule("    any: [a]\n    sources:\n      - ntis\n      - ntiss\n"),
      "6: unknown source 'ntiss' (did you mean 'ntis'?)"),
