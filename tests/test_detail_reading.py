@@ -214,3 +214,12 @@ def test_a_real_notice_read_through_the_worker_gives_its_lines(store):
     assert info["period"][1].startswith("2025. 6. 09.(월) ~ 6. 20.(금)")
     read_and_store(store, replace(ANN, published=PUBLISHED.isoformat()), {"붙임1. 공고문(안).hwp": text})
     assert store.search("친환경에너지")[0]["found"] == ["첨부: 붙임1. 공고문(안).hwp"]
+
+
+def test_rules_test_why_explains_a_match_only_the_attachments_hold(store):
+    from watcher.match.why import explain
+
+    read_and_store(store, ANN, {"(공고문) 모집.hwp": "지원분야 의료기기 실증"})
+    [call] = store.with_readings(store.announcements_by_link(ANN.link, ANN.link))
+    [why] = explain(RULES, call, "devices")
+    assert why.as_dict()["matched"] and "의료기기 (첨부)" in why.as_dict()["detail"]

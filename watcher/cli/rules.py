@@ -108,7 +108,7 @@ def _why(cfg: Config, store: Any, link: str, rule: str | None, as_json: bool) ->
     from watcher.match.why import explain
     from watcher.parse.links import canonical_link, shown_link
 
-    anns = store.announcements_by_link(link.strip(), canonical_link(link))
+    anns = store.with_readings(store.announcements_by_link(link.strip(), canonical_link(link)))  # body, attachments
     if not anns:
         raise click.BadParameter(f"no stored announcement has the link {link}", param_hint="--why")
     rows = [{"source": ann.source, "id": ann.id, "title": ann.title, "link": shown_link(ann.link),
