@@ -111,7 +111,7 @@ def test_nothing_close_says_so():
     assert why.reason == "closest" and why.keyword is None and "nor any piece" in why.detail
 
 
-@pytest.mark.parametrize("corpus", ["train.yaml", "heldout2.yaml"])
+@pytest.mark.parametrize("corpus", ["train.yaml", "heldout2.yaml", "heldout3.yaml"])
 def test_every_verdict_on_a_corpus_is_the_matchers_and_every_miss_has_a_named_reason(corpus):
     rules = load_rules(ROOT / "rules.yaml", env={})
     matcher = Matcher(rules)
