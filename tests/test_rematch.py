@@ -405,5 +405,8 @@ def test_workers_reading_their_own_part_of_the_window_apply_an_edit_as_one_proce
     pid = in_fresh_process(FORKED_READING, tmp_path)
     ran = [p.name.split("_") for p in tmp_path.glob("reader_*")]
     workers = {worker for _, worker, _, _ in ran}
-    assert len(workers) >= 2 and pid not in workers
+    # every part was read in a forked worker (which worker takes which part is the pool's business:
+    # under load one worker may take them all, so the count of workers is not asserted)
+    assert workers and pid not in workers
+    assert len(ran) >= 2  # the window was cut into parts
     assert sum(int(read) for *_, read in ran) == 300  # the parts cover the window once
