@@ -4,6 +4,9 @@
 - CSV: UTF-8 with a byte order mark (Excel then reads Korean right), Korean headers 게시일, 마감일,
   D-day, 제목, 기관, 출처, 규칙, 링크 (rules by their label); `lang="en"` gives the English headers
   published, deadline, D-day, title, agency, source name, rules, link, and `closed` for `마감`.
+  A cell a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab or a
+  carriage return, e.g. a feed title `=HYPERLINK(...)`) is written with a leading `'`, so it shows as
+  the text it is (OWASP's advice).
 - JSON: one array of objects (source, source_name, id, title, link, summary, published, deadline,
   d_day, agency, rules, first_seen, matched; once the call was read, attachments and found); with
   team actions on, `state` and `assignee` too (CSV: two columns, 상태 and 담당, or state and assignee
@@ -61,6 +64,15 @@ def _minute(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    """A CSV cell as text a spreadsheet shows and never runs: a leading formula character gets a `'`."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
 def _team(rows: list[dict[str, Any]], team: bool | None) -> bool:
     """Whether the export carries the team's state and assignee: as asked, else when the rows have them."""
     return team if team is not None else any("state" in row for row in rows)
@@ -76,7 +88,7 @@ def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | 
     if lang == "en":
         rows = [{**row, "d_day_en": True} for row in rows]
     for row in rows:
-        writer.writerow([
+        writer.writerow(cell(value) for value in [
             _minute(row.get("published") or row.get("first_seen")), row.get("deadline") or "",
             _d_day(row, today), row.get("title") or "", row.get("agency") or "",
             row.get("source_name") or row.get("source") or "", ", ".join(_labels(row.get("rules") or [], labels)),
