@@ -100,6 +100,17 @@ def reminder_due(deadline: Any, offsets: Iterable[float], alerted_at: datetime |
     return ready[0], ready[1:]
 
 
+def reminder_stale(deadline: Any, offset: float, offsets: Iterable[float], now: datetime) -> bool:
+    """Checked again when a queued reminder is about to be sent (it may have waited out an outage):
+    stale once the deadline has passed, or once a closer offset of its rules is due (that one is
+    sent instead)."""
+    due = parse_day(deadline)
+    if due is None or today_kst(now) > due:
+        return True
+    closer = [o for o in set(offsets) if o < offset and (at := reminder_at(due, o)) is not None and at <= now]
+    return bool(closer)
+
+
 def _short_day(value: Any) -> str:
     day = parse_day(value)
     return day.strftime("%m-%d") if day else "없음"

@@ -153,7 +153,7 @@ def deliver(
         log.warning("alerts claimed by %s, which stopped mid-send, are taken over (sent again at most once)", gone)
     held = _held_lanes(store, sender, now)
     lanes: dict[str, list[dict[str, Any]]] = {}
-    for alert in threads.prepare(store, store.pending_alerts(now)):
+    for alert in threads.prepare(store, store.pending_alerts(now), now):
         lane = sender.lane(alert["channel"])
         if lane not in held:
             lanes.setdefault(lane, []).append(alert)

@@ -6,6 +6,8 @@ then it is a reply in that message's thread (`thread_ts` = its stored ts), or a 
 the alert went by webhook or console (no ts). An `update` (chat.update) needs that ts and a message
 of its own: one of a digest, or without a ts, is skipped (its thread reply still goes). A follow-up
 whose alert does not exist is skipped. Alerts of a call are shown with the call's current deadline.
+A reminder is checked again when it is about to go (it may have waited out a Slack outage): once the
+deadline has passed, or once a closer offset is due, it is skipped (the closer one goes instead).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from watcher.deadlines import change_line, offset_text
+from watcher.deadlines import change_line, offset_text, reminder_stale
 from watcher.notify.messages import build_change, build_copies, build_message, build_reminder, build_summary
 
 FOLLOW_UPS = frozenset({"copy", "change", "update", "remind"})
@@ -29,14 +31,15 @@ def _data(alert: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def prepare(store: Any, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The due alerts that can go now; follow-ups carry `thread_ts` / `channel_id` of their parent."""
+def prepare(store: Any, alerts: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
+    """The due alerts that can go now; follow-ups carry `thread_ts` / `channel_id` of their parent.
+    With `now`, reminders gone stale since they were queued are skipped."""
     if not hasattr(store, "thread_parents"):
         return [a for a in alerts if a.get("kind") not in OWN_KINDS]
     follow = [a for a in alerts if a.get("kind") in FOLLOW_UPS]
     parents = store.thread_parents((a.get("parent") or "", a["channel"]) for a in follow)
     deadlines = store.call_deadlines(a.get("parent") or a.get("key") or "" for a in alerts
-                                     if a.get("kind") in ("announcement", "change", "update", None))
+                                     if a.get("kind") in ("announcement", "change", "update", "remind", None))
     ready, skipped = [], []
     for alert in alerts:
         kind = alert.get("kind") or "announcement"
@@ -53,10 +56,24 @@ def prepare(store: Any, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         if parent["status"] != "sent":
             continue  # waits for its message
+        if kind == "remind" and now is not None and _stale(alert, now):
+            skipped.append(alert["id"])
+            continue
         ready.append({**alert, "thread_ts": parent["ts"], "channel_id": parent["channel_id"]})
     if skipped:
         store.mark_skipped(skipped)
     return ready
+
+
+def _stale(alert: dict[str, Any], now: datetime) -> bool:
+    """A reminder whose deadline (the call's current one) has passed, or a closer offset of which is due."""
+    data = _data(alert)
+    try:
+        offset = float(data.get("offset") or 0)
+        offsets = [float(o) for o in data.get("offsets") or []]
+    except (TypeError, ValueError):
+        return False
+    return reminder_stale(alert.get("deadline") or data.get("deadline"), offset, offsets, now)
 
 
 def messages(alerts: list[dict[str, Any]], now: datetime, store: Any, public_url: str | None = None

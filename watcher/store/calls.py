@@ -344,8 +344,12 @@ class CallStore:
             offset, dropped = reminder_due(row["deadline"], offsets, sent_at, now)
             if offset is None:
                 continue
+            key = f"remind:{row['key']}:{row['deadline']}:{offset_label(offset)}"
+            # an earlier reminder still pending (Slack was down) is replaced by this closer one
+            self.conn.execute("UPDATE alerts SET status = 'skipped' WHERE kind = 'remind' AND status = 'pending' "
+                              "AND parent = ? AND channel = ? AND key != ?", (row["key"], row["channel"], key))
             for each, status in [(offset, "pending"), *((o, "skipped") for o in dropped)]:
-                text = json.dumps({"offset": each, "deadline": row["deadline"]})
+                text = json.dumps({"offset": each, "deadline": row["deadline"], "offsets": sorted(offsets)})
                 cursor2 = self.conn.execute(
                     "INSERT INTO alerts (kind, key, channel, source, ann_id, rules, text, parent, created_at, status, "
                     "attempts) VALUES ('remind', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key, channel) DO NOTHING",
