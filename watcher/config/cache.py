@@ -25,9 +25,9 @@ from watcher.models import Config
 
 META_KEY = "config_cache"
 _VARIABLE = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_BUILDERS = ("config/load.py", "config/yamlcheck.py", "config/yamlwords.py", "config/envcheck.py",
-             "config/boardkeys.py", "config/include.py", "config/catalog.py", "config/synonyms.py",
-             "config/detail.py", "parse/category.py", "models.py")  # the code a cached Config depends on
+_BUILDERS = ("config/load.py", "config/yamlcheck.py", "config/yamlsafe.py", "config/yamlwords.py",
+             "config/envcheck.py", "config/boardkeys.py", "config/include.py", "config/catalog.py",
+             "config/synonyms.py", "config/detail.py", "parse/category.py", "models.py")  # what a Config rests on
 _CATALOG = "config/catalog.yaml"  # read like the two files: an included entry's ${NAME} counts too
 
 

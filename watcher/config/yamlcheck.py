@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from watcher.config import envcheck, yamlwords
+from watcher.config.yamlsafe import alias_problem
 
 Env = Mapping[str, str]
 PathLike = str | os.PathLike[str]
@@ -166,6 +167,9 @@ def read_yaml(ctx: Ctx, top_keys: tuple[str, ...], main: str) -> Any:
     except UnicodeDecodeError as e:
         return ctx.err(raw.count(b"\n", 0, e.start) + 1, "not valid UTF-8 text")
     ctx.text = text
+    bomb = alias_problem(text)  # before the tree is built and walked (see yamlsafe.py)
+    if bomb is not None:
+        return ctx.err(*bomb)
     try:
         data = _parse(text)
     except MarkedYAMLError as e:

@@ -125,8 +125,10 @@ class Runner:
             return
         try:
             config = self.reload()
-        except ConfigError as exc:
+        except Exception as exc:  # ConfigError, or anything a hostile file provokes: never retried each round
             self._seen_print = current
+            if not isinstance(exc, ConfigError):
+                exc = ConfigError([f"config could not be loaded: {one_line(exc)}"])
             log.error("config edit rejected, keeping the last good config:\n%s", exc)
             channel = self.cycle.config.rules.ops_channel
             if channel:
