@@ -17,7 +17,9 @@ is recorded in `views`, `chat.postEphemeral` in `ephemerals`, and posts to a `re
 Knobs: `fail_next(n, status)`, `rate_limit_next(n, retry_after, channel)`, `channel_errors`
 (channel -> error), `blocks_error` (refuse every message with blocks), `delay` (seconds before
 answering), `min_interval` (at most one message per this many seconds per channel, else 429: the
-pacing Slack asks for), `token` (anything else is `invalid_auth`). Messages Slack would have
+pacing Slack asks for), `token` (anything else is `invalid_auth`), `update_error` (every chat.update
+refused with this error), `update_retry_after` (every chat.update answered 429 with this Retry-After);
+`update_calls` counts chat.update requests. Messages Slack would have
 shown are in `messages`; refusals in `rejected`.
 """
 
@@ -58,6 +60,9 @@ class SlackServer:
         self.webhook_channel = "#webhook"  # the channel the webhook was made for
         self.updates: list[dict[str, Any]] = []  # chat.update calls accepted: channel, ts, text, blocks
         self.channel_ids: dict[str, str] = {}  # channel name -> id answered (empty: names are answered)
+        self.update_error = ""
+        self.update_retry_after: float | None = None
+        self.update_calls = 0
         self._fail: list[int] = []  # statuses for the next requests
         self._limit: list[tuple[str | None, float]] = []  # (channel or any, Retry-After)
         self._last: dict[str, float] = {}  # channel -> time of the last accepted message
@@ -218,7 +223,14 @@ class SlackServer:
         """chat.update: the message (channel id when ids are answered, else its name) and ts must exist."""
         names = {cid: name for name, cid in self.channel_ids.items()}
         name = names.get(channel, channel if channel not in self.channel_ids else None)
-        error = _invalid(body, self.blocks_error)
+        with self._lock:
+            self.update_calls += 1
+        if self.update_retry_after is not None:
+            self._refuse(channel, 429, "ratelimited")
+            self._reply(handler, 429, {"ok": False, "error": "ratelimited"},
+                        {"Retry-After": f"{self.update_retry_after:g}"})
+            return
+        error = self.update_error or _invalid(body, self.blocks_error)
         with self._lock:
             found = next((m for m in self.messages if m["channel"] == name and m["ts"] == body.get("ts")), None)
             if not error and found is None:

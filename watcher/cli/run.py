@@ -82,7 +82,8 @@ def once(only: tuple[str, ...], fail_on_alerts: bool) -> None:
             detail += f"; {report.reads[r.id][0]} calls read, {report.reads[r.id][1]} alerts queued"
         click.echo(term(f"{r.id:<20} {r.status:<12} {detail}"))
     d = report.delivery
-    click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else ""))
+    click.echo(f"alerts: {d.sent} sent, {d.pending} pending" + (f", {d.failed} failed" if d.failed else "")
+               + (f", {d.dropped} message updates dropped" if d.dropped else ""))
     if d.failed:
         for error in dict.fromkeys(d.errors):
             click.echo(term(f"alert not delivered: {error}"), err=True)

@@ -9,6 +9,8 @@ network/5xx -> backoff 30 s * 2^attempts, at most 1 h; a permanent error (bad to
 channel, bot not invited) -> retry in 1 h, logged once; blocks Slack refuses -> the same message
 again as plain text. While any alert of a lane waits out such a
 failure the whole lane waits, so a rate-limited or broken channel gets no requests in between.
+Message updates (chat.update) have a lane of their own beside each channel's, served after the
+alert lanes, and are dropped after a permanent error or a few tries (watcher/deliver/updates.py).
 slack_sdk's own retry handlers are disabled: every retry goes through the outbox.
 
 Each message is claimed in the store before it is posted (watcher/store/outbox.py): of overlapping
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from watcher.deliver import threads
+from watcher.deliver import threads, updates
 from watcher.errors import DeliveryError
 from watcher.notify.messages import alert_rules, build_message, build_ops, digest_parts
 from watcher.settings import env_seconds
@@ -56,6 +58,7 @@ class DeliveryReport:
     pending: int = 0  # alerts still pending in the outbox afterwards (due later or held)
     errors: list[str] = field(default_factory=list)  # "channel: slack: detail", one per failure
     messages: int = 0  # messages Slack accepted
+    dropped: int = 0  # message updates given up this round (watcher/deliver/updates.py)
 
     def add(self, later: DeliveryReport) -> DeliveryReport:
         """This round and a later one as one report (pending: as the later one left it)."""
@@ -88,11 +91,16 @@ def _parse_time(value: Any) -> datetime | None:
 def _held_lanes(store: Any, sender: Sender, now: datetime) -> set[str]:
     """Lanes with an alert still waiting out a lane-wide failure (429, 5xx, network, permanent)."""
     held = set()
-    for channel, next_attempt_at, last_error in store.retried_pending():
+    for channel, next_attempt_at, last_error, kind in store.retried_pending():
         when = _parse_time(next_attempt_at)
         if when is not None and when > now and error_code(last_error) not in PAYLOAD_ERRORS:
-            held.add(sender.lane(channel))
+            held.add(_lane(sender, channel, kind))
     return held
+
+
+def _lane(sender: Sender, channel: str, kind: str | None) -> str:
+    lane = sender.lane(channel)
+    return updates.lane_of(lane) if kind == "update" else lane
 
 
 def _messages(alerts: list[dict[str, Any]], now: datetime, digest_over: int, store: Any = None,
@@ -154,7 +162,7 @@ def deliver(
     held = _held_lanes(store, sender, now)
     lanes: dict[str, list[dict[str, Any]]] = {}
     for alert in threads.prepare(store, store.pending_alerts(now), now):
-        lane = sender.lane(alert["channel"])
+        lane = _lane(sender, alert["channel"], alert.get("kind"))
         if lane not in held:
             lanes.setdefault(lane, []).append(alert)
     queues = {lane: deque(_messages(alerts, now, digest_over, store, public_url)) for lane, alerts in lanes.items()}
@@ -165,7 +173,7 @@ def deliver(
     while queues:
         if stop is not None and stop.is_set():
             break
-        lane = min(queues, key=lambda name: next_at[name])
+        lane = min(queues, key=lambda name: (updates.is_lane(name), next_at[name]))  # alerts first
         wait = next_at[lane] - clock()
         if wait > 0:
             if stop is not None:
@@ -193,6 +201,16 @@ def deliver(
             if isinstance(err, AnswerTimeout):
                 _in_doubt(store, message, err, current(), report, log)
                 del queues[lane]
+                continue
+            reason = updates.drop_reason(err, code, message.alerts) if updates.is_update(message.alerts) else None
+            if reason is not None and code not in AUTH_ERRORS:
+                _durably(functools.partial(store.mark_dropped, ids, current(), f"slack: {reason}"), log)
+                report.dropped += len(ids)
+                log.warning("%s: message update dropped: %s", message.channel, reason)
+                if err.retryable:  # 429 / 5xx / network: nothing more to this lane this round
+                    del queues[lane]
+                elif not queues[lane]:
+                    del queues[lane]
                 continue
             _failed(store, message, err, current(), report, log)
             if code in AUTH_ERRORS:

@@ -63,11 +63,15 @@ def families(rows: dict[str, list[tuple[Any, ...]]], now: datetime) -> list[Metr
         items.add_metric([source], n)
     sent = CounterMetricFamily("watcher_alerts_sent", "Alerts Slack accepted.", labels=["channel", "kind"])
     pending = GaugeMetricFamily("watcher_alerts_pending", "Alerts waiting in the outbox.", labels=["channel", "kind"])
+    dropped = CounterMetricFamily("watcher_alerts_dropped", "Message updates given up (Slack refused them for good).",
+                                  labels=["channel", "kind"])
     for channel, kind, status, n in rows["alerts"]:
         if status == "sent":
             sent.add_metric([channel, kind], n)
         elif status == "pending":
             pending.add_metric([channel, kind], n)
+        elif status == "dropped":
+            dropped.add_metric([channel, kind], n)
     oldest = _ts(rows["oldest_pending"][0][0]) if rows["oldest_pending"] else None
     age = GaugeMetricFamily("watcher_oldest_pending_alert_age_seconds",
                             "Seconds the oldest due pending alert has waited (0 when none).",
@@ -77,7 +81,7 @@ def families(rows: dict[str, list[tuple[Any, ...]]], now: datetime) -> list[Metr
     for kind, at, _sources in rows["heartbeat"]:
         if (when := _ts(at)) is not None:
             rounds.add_metric([kind], when)
-    return [polls, errors, failures, success, items, sent, pending, age, rounds]
+    return [polls, errors, failures, success, items, sent, pending, dropped, age, rounds]
 
 
 class _Snapshot:

@@ -349,17 +349,17 @@ def deliver_settled(store: Store, sender: Sender, clock: Callable[[], datetime],
     `once` should leave nothing pending that a minute's patience would have sent."""
     started = time.monotonic()
     report = deliver(store, sender, clock(), digest_over, public_url=public_url, team=team)
-    sent, failed = report.sent, report.failed
+    sent, failed, dropped = report.sent, report.failed, report.dropped
     while report.pending:
-        next_at = store.next_pending_attempt()
+        next_at = store.next_pending_attempt("update")  # message updates are not waited for
         due = datetime.fromisoformat(next_at) if next_at else clock()
         wait = max(0.0, (due - clock()).total_seconds())
         if time.monotonic() - started + wait > budget:
             break
         time.sleep(wait + 0.05)
         report = deliver(store, sender, clock(), digest_over, public_url=public_url, team=team)
-        sent, failed = sent + report.sent, failed + report.failed
+        sent, failed, dropped = sent + report.sent, failed + report.failed, dropped + report.dropped
         if not report.sent and not report.failed:
             break
-    report.sent, report.failed = sent, failed
+    report.sent, report.failed, report.dropped = sent, failed, dropped
     return report

@@ -60,22 +60,30 @@ def migrate(db: Any) -> None:
 class ClaimStore:
     """Mixin of Store (uses `self.conn`, `self.transaction`)."""
 
-    def retried_pending(self) -> list[tuple[str, str, str | None]]:
-        """(channel, next_attempt_at, last_error) of every pending alert already tried and waiting."""
+    def retried_pending(self) -> list[tuple[str, str, str | None, str | None]]:
+        """(channel, next_attempt_at, last_error, kind) of every pending alert already tried and waiting."""
         return self.conn.execute(  # type: ignore[attr-defined]
-            "SELECT channel, next_attempt_at, last_error FROM alerts "
+            "SELECT channel, next_attempt_at, last_error, kind FROM alerts "
             "WHERE status = 'pending' AND attempts > 0 AND next_attempt_at IS NOT NULL"
         ).fetchall()
+
+    def mark_dropped(self, ids: list[int], now: datetime, error: str) -> None:
+        """Given up for good (a message update Slack refuses): never sent, its error kept."""
+        self.db.execute(  # type: ignore[attr-defined]
+            "UPDATE alerts SET status = 'dropped', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL, "
+            "claimed_by = NULL, claimed_until = NULL, sent_at = ? WHERE status != 'sent' "
+            "AND id IN (SELECT value FROM json_each(?))", (error, _iso(now), json.dumps(ids)))
 
     def count_pending(self) -> int:
         """Alerts not sent yet."""
         return int(self.conn.execute(  # type: ignore[attr-defined]
             "SELECT count(*) FROM alerts WHERE status = 'pending'").fetchone()[0])
 
-    def next_pending_attempt(self) -> str | None:
-        """The earliest time a pending alert is due again (None when none waits)."""
+    def next_pending_attempt(self, except_kind: str | None = None) -> str | None:
+        """The earliest time a pending alert (not of `except_kind`) is due again (None when none waits)."""
         row = self.conn.execute(  # type: ignore[attr-defined]
-            "SELECT min(next_attempt_at) FROM alerts WHERE status = 'pending'").fetchone()
+            "SELECT min(next_attempt_at) FROM alerts WHERE status = 'pending' AND coalesce(kind, '') != ?",
+            (except_kind or "",)).fetchone()
         return row[0] if row else None
 
     def claim(self, ids: list[int], now: datetime, lease: float | None = None) -> bool:
@@ -93,8 +101,9 @@ class ClaimStore:
         return True
 
     def release(self, ids: list[int]) -> None:
-        """Give claims back untouched (the message was not attempted)."""
-        self.conn.execute(  # type: ignore[attr-defined]
+        """Give claims back untouched (the message was not attempted). Committed at once (db.execute): a
+        bare conn.execute would open a transaction that nothing commits."""
+        self.db.execute(  # type: ignore[attr-defined]
             "UPDATE alerts SET status = 'pending', claimed_by = NULL, claimed_until = NULL "
             "WHERE status = 'sending' AND claimed_by = ? AND id IN (SELECT value FROM json_each(?))",
             (claimant(), json.dumps(ids)),
