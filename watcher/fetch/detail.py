@@ -15,8 +15,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from watcher.fetch.httpclient import Session
 from watcher.fetch.poll import Deadline, _check_status, _get, _read
+from watcher.fetch.session import Session
 from watcher.models import Source
 
 Limiter = Callable[[str], AbstractContextManager[object]]

@@ -1,40 +1,42 @@
-"""HTTP for sources: one polite request per poll.
+"""HTTP for sources: one polite request per poll (transport: watcher/fetch/session.py, on requests).
 
-- one `Session` (watcher/httpclient.py: keep-alive connections per host), a `User-Agent` naming
-  the product;
-- `timeout` bounds the whole request (connect, headers, body), not each socket call: at the
-  deadline one watchdog thread shuts the request's socket down, so even a server trickling its
-  headers is cut there;
-- bodies are streamed and refused past `max_bytes` (nothing is stored from a refused body);
+- one `requests.Session` per process (keep-alive pools per host), a `User-Agent` naming the product;
+- `timeout` bounds the whole request (connect, headers, body, every redirect), not each socket call
+  (session.Deadline: a watchdog thread shuts the request's socket down at the deadline);
+- bodies are streamed and refused past `max_bytes` (decoded size; nothing is stored from a refused
+  body); a body cut short (Content-Length, chunked framing, gzip/deflate/br end marker) is an error,
+  so the validators of the last good body are kept;
 - conditional GET: the ETag / Last-Modified of the last good body are sent back, 304 means
   "not modified"; a 200 whose body hashes like the last one is "unchanged" (no re-parse);
-- 429 / 503 report the `Retry-After` the server asked for.
+- POST lists (a form or JSON body) and a `session_url` whose cookies the list request needs
+  (watcher/fetch/request.py);
+- 429 / 503 report the `Retry-After` the server asked for;
+- every failure is one `FetchError` line for that source, never an exception escaping the poll.
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
-import heapq
-import http.client
-import itertools
-import socket
-import threading
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from watcher import __version__
+import requests
+
 from watcher.clock import now_kst
 from watcher.errors import FetchError
-from watcher.fetch.httpclient import Response, Session, TooManyRedirects
 from watcher.fetch.request import encoded_body, prepared
+from watcher.fetch.session import CHUNK, USER_AGENT, Deadline, Session, discard, make_session, open_url, read_body
 from watcher.models import Source
 
-USER_AGENT = f"gongmo-watcher/{__version__} (public-call watcher; polite polling)"
-CHUNK = 64 * 1024
+__all__ = ["CHUNK", "USER_AGENT", "FetchResult", "FetchState", "Session", "body_hash", "fetch", "make_session",
+           "retry_after_seconds", "with_query"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,87 +56,6 @@ class FetchResult:
     last_modified: str | None = None
     body_hash: str | None = None
     more_bodies: list[bytes] = field(default_factory=list)  # further pages (json paging)
-
-
-class _Watchdog:
-    """One thread for every deadline of the process: it sleeps until the earliest one, and expires
-    those not finished by then (a finished request only sets a flag; its heap entry lapses)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Deadline]] = []
-        self._order = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, deadline: Deadline) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (deadline.ends, next(self._order), deadline))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
-                self._thread.start()
-            elif self._heap[0][2] is deadline:
-                self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                _, _, deadline = heapq.heappop(self._heap)
-            if not deadline.finished:
-                deadline.expire()
-
-
-_WATCHDOG = _Watchdog()
-
-
-class Deadline:
-    """The end of one whole request: when `timeout` has passed, the watchdog shuts down the socket
-    the request uses (the blocked read returns at once); `expired` then tells why it failed."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.started = time.monotonic()
-        self.ends = self.started + timeout
-        self.expired = self.finished = False
-        self._conn: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
-
-    def attach(self, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            self._conn, expired = conn, self.expired
-        if expired:
-            _shut(conn)
-
-    def expire(self) -> None:
-        with self._lock:
-            if self.finished:
-                return
-            self.expired, conn = True, self._conn
-        if conn is not None:
-            _shut(conn)
-
-    def __enter__(self) -> Deadline:
-        _WATCHDOG.watch(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self.finished = True
-
-
-def _shut(conn: http.client.HTTPConnection) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def make_session(pool_size: int = 32) -> Session:
-    return Session(pool_size, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
-                                       "Accept": "*/*"})
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -162,85 +83,57 @@ def body_hash(*bodies: bytes) -> str:
 
 
 def _get(session: Session, source: Source, url: str, headers: dict[str, str], deadline: Deadline,
-         send: tuple[bytes, str] | None = None) -> Response:
-    """GET `url`, or POST the `send` (body, content type) of watcher/fetch/request.py."""
-    try:
-        if send is not None:
-            return session.request("POST", url, {**headers, "Content-Type": send[1]}, source.timeout, send[0],
-                                   on_connection=deadline.attach)
-        return session.get(url, headers, source.timeout, on_connection=deadline.attach)
-    except (OSError, http.client.HTTPException, TooManyRedirects) as exc:
-        raise _fetch_error(exc, source, url, deadline) from None
+         send: tuple[bytes, str] | None = None) -> requests.Response:
+    """GET `url`, or POST the `send` (body, content type) of watcher/fetch/request.py. The source's own
+    headers go only to its own host (watcher/fetch/session.py); the others (validators) to every hop."""
+    own = {k: v for k, v in headers.items() if k in source.headers}
+    extra = {k: v for k, v in headers.items() if k not in source.headers}
+    if send is not None:
+        return open_url(session, url, own, deadline, {**extra, "Content-Type": send[1]}, "POST", send[0])
+    return open_url(session, url, own, deadline, extra)
 
 
-def _fetch_error(exc: BaseException, source: Source, url: str, deadline: Deadline) -> FetchError:
-    if deadline.expired or isinstance(exc, TimeoutError):
-        return FetchError(f"timeout after {source.timeout:g}s")
-    if type(exc).__module__ == "ssl":  # ssl.SSLError, ssl.CertificateError (ssl is imported only for https)
-        return FetchError(f"TLS error: {_short(exc)}")
-    if isinstance(exc, TooManyRedirects):
-        return FetchError(_short(exc))
-    if isinstance(exc, OSError) and exc.strerror:
-        return FetchError(f"connection failed: {exc.strerror} ({urlsplit(url).netloc})")
-    return FetchError(f"connection failed: {_short(exc)} ({urlsplit(url).netloc})")
-
-
-def _read(response: Response, source: Source, deadline: Deadline) -> bytes:
-    """Stream the body within the size cap and the request's deadline."""
-    length = response.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > source.max_bytes:
-        response.close()
-        raise FetchError(f"body of {int(length)} bytes exceeds max_bytes {source.max_bytes}")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            # read1: whatever has arrived (up to CHUNK), so a slow trickle still meets the deadline
-            chunk = response.read1(CHUNK)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > source.max_bytes:
-                raise FetchError(f"body exceeds max_bytes {source.max_bytes}")
-            if time.monotonic() - deadline.started > source.timeout:
-                raise FetchError(f"timeout after {source.timeout:g}s")
-            chunks.append(chunk)
-        if deadline.expired:  # the socket was shut down under the read: a body cut at the deadline
-            raise FetchError(f"timeout after {source.timeout:g}s")
-    except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a body that does not decode
-        if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError) or deadline.expired:
-            raise FetchError(f"timeout after {source.timeout:g}s") from None
-        raise FetchError(f"body cut off: {_short(exc)}") from None
-    finally:
-        response.close()
-    return b"".join(chunks)
+def _read(response: requests.Response, source: Source, deadline: Deadline) -> bytes:
+    """The body, decoded, within the source's size cap and the request's deadline (FetchError else)."""
+    return read_body(response, source.max_bytes, deadline)
 
 
 def _open_session(session: Session, source: Source, deadline: Deadline) -> None:
     """GET the source's `session_url`; the cookies it sets stay in the session for the list request."""
     try:
         response = _get(session, source, source.session_url or "", dict(source.headers), deadline)
-        _check_status(response)
+        _check_status(response, deadline)
         _read(response, source, deadline)
     except FetchError as exc:
         raise FetchError(f"session_url: {exc.detail}", exc.retry_after) from None
 
 
-def _check_status(response: Response) -> None:
+def _check_status(response: requests.Response, deadline: Deadline | None = None) -> None:
     code = response.status_code
     if code in (429, 503):
         wait = retry_after_seconds(response.headers.get("Retry-After"))
-        response.close()
+        discard(response, deadline)
         hint = f", retry after {wait:g}s" if wait is not None else ""
         raise FetchError(f"HTTP {code}{hint}", retry_after=wait)
     if code >= 400:
-        response.close()
+        discard(response, deadline)
         raise FetchError(f"HTTP {code} {response.reason or ''}".strip())
 
 
 def fetch(session: Session, source: Source, state: FetchState | None = None) -> FetchResult:
-    """One poll of `source`. Raises FetchError (`fetch: ...`) for every failure."""
-    state = state or FetchState()
+    """One poll of `source`. Raises FetchError (`fetch: ...`) for every failure, never anything else:
+    a transport surprise costs this source only, never the cycle."""
+    try:
+        return _fetch(session, source, state or FetchState())
+    except FetchError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        log.warning("fetch of %s failed unexpectedly", source.id, exc_info=True)
+        raise FetchError(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+                         ) from None
+
+
+def _fetch(session: Session, source: Source, state: FetchState) -> FetchResult:
     source = prepared(source, now_kst())  # `{today…}` filled, for this poll (watcher/fetch/request.py)
     headers = dict(source.headers)
     if state.etag:
@@ -252,10 +145,10 @@ def fetch(session: Session, source: Source, state: FetchState | None = None) -> 
             _open_session(session, source, deadline)
         response = _get(session, source, source.url, headers, deadline, encoded_body(source))
         if response.status_code == 304:
-            response.close()
+            discard(response, deadline)
             return FetchResult("not_modified", response.url, etag=state.etag, last_modified=state.last_modified,
                                body_hash=state.body_hash)
-        _check_status(response)
+        _check_status(response, deadline)
         body = _read(response, source, deadline)
     result = FetchResult(
         "ok",
@@ -304,12 +197,6 @@ def _more_pages(session: Session, source: Source, first: bytes) -> list[bytes]:
         url = with_query(source.url, **{page_param: str(page)})
         with Deadline(source.timeout) as deadline:
             response = _get(session, source, url, dict(source.headers), deadline)
-            _check_status(response)
+            _check_status(response, deadline)
             bodies.append(_read(response, source, deadline))
     return bodies
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
-

@@ -24,8 +24,8 @@ from watcher.clock import now_kst
 from watcher.deliver.loop import DeliveryReport, deliver
 from watcher.deliver.senders import Sender
 from watcher.errors import SourceError
-from watcher.fetch.httpclient import Session
 from watcher.fetch.poll import FetchResult, FetchState, fetch, make_session
+from watcher.fetch.session import Session
 from watcher.health import needs_full_read, poll_health
 from watcher.match.matcher import Matcher
 from watcher.models import Config, Source
@@ -123,7 +123,7 @@ class Cycle:
     def __init__(self, config: Config, store: Store, clock: Callable[[], datetime] = now_kst) -> None:
         self.store = store
         self.clock = clock
-        self.session = make_session()
+        self.session = make_session(hosts=len({urlsplit(s.url).netloc.lower() for s in config.sources}) or 1)
         self.limiter = HostLimiter()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll")
         self.states: dict[str, dict] = {}  # rows cached for one `poll_all`

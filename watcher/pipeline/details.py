@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from watcher.clock import KST
 from watcher.errors import SourceError
 from watcher.fetch.detail import Limiter, download, same_site
-from watcher.fetch.httpclient import Session
+from watcher.fetch.session import Session
 from watcher.models import Announcement, CallText, Source
 from watcher.parse.dates import deadline_from_text, parse_date, parse_period
 from watcher.parse.detail import MAX_TEXT, read_page, tidy
