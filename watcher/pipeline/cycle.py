@@ -30,6 +30,7 @@ from watcher.health import needs_full_read, poll_health
 from watcher.match.matcher import Matcher
 from watcher.models import Config, Source
 from watcher.notify import opstext
+from watcher.pipeline import verdicts
 from watcher.pipeline.details import Reader
 from watcher.pipeline.rematch import RematchReport, apply_rules
 from watcher.pipeline.workers import Items, ParsePool, safe_parse_and_match
@@ -54,6 +55,7 @@ class Polled:
     fetched: FetchResult | None = None
     items: Items = field(default_factory=list)
     error: SourceError | None = None
+    matcher: Matcher | None = None  # the rules its items were matched with
 
 
 @dataclass
@@ -84,7 +86,7 @@ def poll(source: Source, session: Session, state: FetchState, matcher: Matcher,
          limiter: HostLimiter, parse_here: bool = True) -> Polled:
     """Fetch one source and, unless a process pool will, parse and match it. Never raises for
     source problems: they end up in `Polled.error`."""
-    result = Polled(source)
+    result = Polled(source, matcher=matcher)
     try:
         with limiter(source.url):
             result.fetched = fetch(session, source, state)
@@ -203,7 +205,11 @@ class Cycle:
         assert fetched is not None
         quality = None
         if fetched.status == "ok":
-            items = self.reader.prepare(source, polled.items)  # deadlines read before stay
+            items = verdicts.judged(polled.items, polled.matcher, self.matcher)  # a reload came meanwhile
+            items = self.reader.prepare(source, items)  # deadlines read before stay
+            if not verdicts.agree(self.store, self.matcher):
+                log.warning("%s: stored with rules other than those in force (another process changed them): "
+                            "every stored announcement will be matched again", source.id)
             result = self.store.ingest(source, items, now, self.config.rules.max_age)
             self.reader.start(source, items, now, self.config.rules.max_age)  # its new calls are read
             report = SourceReport(source.id, "ok", result.seen, result.new, result.alerts_queued)

@@ -22,6 +22,7 @@ from watcher.errors import ConfigError, database_error
 from watcher.health import backoff_delay
 from watcher.models import Config
 from watcher.notify import opstext
+from watcher.pipeline import verdicts
 from watcher.pipeline.cycle import Cycle, Polled, now_kst
 from watcher.settings import service_log  # INFO shown without -v
 from watcher.store import Store
@@ -188,6 +189,8 @@ class Runner:
 
     def _round(self) -> None:
         self._maybe_reload()
+        if verdicts.stale(self.store):  # another process stored polls under other rules (pipeline/verdicts.py)
+            self.cycle.apply_rules()
         self.scheduler.run_pending()
         queued = self._collect() + self.cycle.read_calls()  # polls, then the calls read meanwhile
         self._heartbeat()
