@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from watcher.models import Config
+from watcher.settings import env_seconds
 from watcher.termsafe import term
 
 if TYPE_CHECKING:
@@ -92,6 +95,19 @@ def once(only: tuple[str, ...], fail_on_alerts: bool) -> None:
             sys.exit(ALERTS_FAILED)
 
 
+STOP_GRACE = 10.0  # seconds `run` may take to stop after SIGTERM (WATCHER_STOP_GRACE)
+
+
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)
+    from watcher.settings import service_log
+
+    service_log.warning("still busy %gs after the stop signal: exiting now", seconds)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 @command()
 def run() -> None:
     """Poll each source on its interval until SIGINT/SIGTERM; reload edited config files.
@@ -113,9 +129,14 @@ def run() -> None:
     from watcher.settings import service_log
 
     def stop(signum: int, _frame: object) -> None:
-        if not runner.stop.is_set():
-            service_log.info("%s received: finishing the write in hand, then stopping", signal.Signals(signum).name)
+        """Finish the round in hand and exit 0; past STOP_GRACE seconds (a database held by another
+        process, a Slack call hanging), exit anyway: every write is one transaction, nothing is lost."""
+        if runner.stop.is_set():
+            return
+        service_log.info("%s received: finishing the write in hand, then stopping", signal.Signals(signum).name)
         runner.stop.set()
+        threading.Thread(target=_exit_after, args=(env_seconds("WATCHER_STOP_GRACE", STOP_GRACE),),
+                         name="stop-grace", daemon=True).start()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)

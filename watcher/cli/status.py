@@ -61,6 +61,18 @@ def status(as_json: bool, check: bool) -> None:
     for row in sorted(gone, key=lambda r: r["id"]):
         click.echo(f"not in {cfg.sources_path} any more: {row['id']} ({row['items']} items stored)")
     _slack_status(store)
+    _slow_rules(store)
+
+
+def _slow_rules(store: Any) -> None:
+    """`re:` keywords that ran out of time (watcher/match/guard.py), with their rules and last item."""
+    from watcher.pipeline.verdicts import slow_rules
+
+    for keyword, entry in slow_rules(store).items():
+        last = entry.get("last") or {}
+        where = f"; last: {last.get('source')}/{last.get('id')} {last.get('title')!r}" if last else ""
+        click.echo(term(f"rule {', '.join(entry.get('rules') or ['?'])}: {keyword} ran out of time on "
+                        f"{entry.get('timeouts', 0)} announcement(s) (counted as no match){where}"))
 
 
 def _slack_status(store: Any) -> None:

@@ -99,9 +99,15 @@ def keyword_problem(keyword: str) -> str | None:
     """Why `keyword` cannot be compiled as the Matcher compiles it (config validation uses this, so
     a rules file that checks clean always compiles), or None when it can."""
     try:
-        _compile_keyword(keyword)
+        pattern = _compile_keyword(keyword)
     except (ValueError, re.error) as err:
         return str(err)
+    except Exception as err:  # the `regex` module refused what `re` accepts
+        return str(err).splitlines()[0] if str(err) else type(err).__name__
+    if _is_regex(keyword):
+        from watcher.match.guard import regex_problem
+
+        return regex_problem(pattern.pattern, pattern.flags)
     return None
 
 
@@ -110,13 +116,17 @@ def _is_regex(keyword: str) -> bool:
 
 
 def _compile_keyword(keyword: str) -> re.Pattern[str]:
+    """A literal's exact `re` pattern; a `re:` keyword's pattern bounded in time (watcher/match/guard.py)."""
     if _is_regex(keyword):
         if not keyword[3:]:
             raise ValueError("empty regular expression")
+        from watcher.match.guard import Bounded
+
         try:  # as the text: dots folded, NFKC (ｒｅ -> re)
-            return re.compile(unicodedata.normalize("NFKC", _FOLD_RE.sub(_fold, keyword[3:])), re.I)
+            checked = re.compile(unicodedata.normalize("NFKC", _FOLD_RE.sub(_fold, keyword[3:])), re.I)
         except re.error:  # NFKC made it invalid (`（` -> `(`): take it as written
-            return re.compile(keyword[3:], re.I)
+            checked = re.compile(keyword[3:], re.I)
+        return Bounded(keyword, checked.pattern, checked.flags)  # type: ignore[return-value]
     return re.compile(literal_pattern(keyword))
 
 

@@ -27,6 +27,7 @@ from watcher.errors import SourceError
 from watcher.fetch.poll import FetchResult, FetchState, fetch, make_session
 from watcher.fetch.session import Session
 from watcher.health import needs_full_read, poll_health
+from watcher.match import guard
 from watcher.match.matcher import Matcher
 from watcher.models import Config, Source
 from watcher.notify import opstext
@@ -280,7 +281,7 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
     parse_here = pool is None or pool.executor is None
     queue = iter(todo)
     fetching: dict[Future[Polled], Source] = {}
-    parsing: dict[Future[Items | SourceError], Polled] = {}
+    parsing: dict[Future[tuple[Items | SourceError, list[guard.Timeout]]], Polled] = {}
 
     def start_next() -> None:
         source = next(queue, None)
@@ -304,7 +305,9 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
                         parsing[pool.submit(polled.source, *parse_args(polled.fetched))] = polled
                         continue
                 else:
-                    polled = finish(parsing.pop(future), future.result())
+                    outcome, timed_out = future.result()
+                    guard.add(timed_out)  # regex timeouts met in the worker, recorded with the others
+                    polled = finish(parsing.pop(future), outcome)
                 ready.append(polled)
             if ready and (not (fetching or parsing) or time.monotonic() - last_commit >= COMMIT_EVERY):
                 with cycle.store.transaction():  # one commit for the sources that finished meanwhile
@@ -315,6 +318,7 @@ def poll_all(cycle: Cycle, sources: list[Source], honour_retry_after: bool = Tru
         cycle.states = {}
         if pool is not None:
             pool.close()
+    verdicts.record_timeouts(cycle.store, cycle.config.rules, cycle.clock())
     return [reports[s.id] for s in sources]
 
 

@@ -193,6 +193,7 @@ class Runner:
             self.cycle.apply_rules()
         self.scheduler.run_pending()
         queued = self._collect() + self.cycle.read_calls()  # polls, then the calls read meanwhile
+        verdicts.record_timeouts(self.store, self.cycle.config.rules, self.clock())
         self._heartbeat()
         if queued or time.monotonic() - self._last_delivery > 5 or self.cycle.reader.hold_ended():
             rules = self.cycle.config.rules

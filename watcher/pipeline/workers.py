@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from watcher.errors import SourceError
+from watcher.match import guard
 from watcher.match.matcher import Matcher
 from watcher.models import Announcement, Hit, Source
 from watcher.pipeline import forking
@@ -38,7 +39,7 @@ def parse_and_match(source: Source, bodies: list[bytes], content_type: str | Non
     for body in bodies:
         for ann in parse(source, body, content_type, url):
             seen.setdefault(ann.id, ann)
-    return [(ann, matcher.match(ann), index_doc(ann.title, ann.summary, ann.agency)) for ann in seen.values()]
+    return [(ann, guard.match(matcher, ann), index_doc(ann.title, ann.summary, ann.agency)) for ann in seen.values()]
 
 
 def safe_parse_and_match(source: Source, bodies: list[bytes], content_type: str | None, url: str,
@@ -60,9 +61,11 @@ def _init(matcher: Matcher) -> None:
     _matcher = matcher
 
 
-def _job(source: Source, bodies: list[bytes], content_type: str | None, url: str) -> Items | SourceError:
+def _job(source: Source, bodies: list[bytes], content_type: str | None, url: str
+         ) -> tuple[Items | SourceError, list[guard.Timeout]]:
+    """In a worker: the outcome, and the regex timeouts it met (sent back to be recorded)."""
     assert _matcher is not None
-    return safe_parse_and_match(source, bodies, content_type, url, _matcher)
+    return safe_parse_and_match(source, bodies, content_type, url, _matcher), guard.timeouts()
 
 
 def _ready() -> int:
@@ -90,7 +93,7 @@ class ParsePool:
             future.result()
 
     def submit(self, source: Source, bodies: list[bytes], content_type: str | None,
-               url: str) -> Future[Items | SourceError]:
+               url: str) -> Future[tuple[Items | SourceError, list[guard.Timeout]]]:
         assert self.executor is not None
         return self.executor.submit(_job, source, bodies, content_type, url)
 
