@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from watcher.deliver import threads, updates
 from watcher.errors import DeliveryError
+from watcher.notify.flood import FLOOD_OVER, flood_message
 from watcher.notify.messages import alert_rules, build_message, build_ops, digest_parts
 from watcher.settings import env_seconds
 
@@ -126,7 +127,11 @@ def _messages(alerts: list[dict[str, Any]], now: datetime, digest_over: int, sto
         if len(same) > 1:
             merged["rules"] = [r for a in same for r in alert_rules(a)]
         announcements.append((merged, same))
-    if len(announcements) > digest_over:
+    if len(announcements) > max(FLOOD_OVER, digest_over):  # one summary message (watcher/notify/flood.py)
+        covered = [a for _, same in announcements for a in same]
+        payload = flood_message([m for m, _ in announcements], now, public_url)
+        messages.append(_Message(covered[0]["channel"], payload, covered))
+    elif len(announcements) > digest_over:
         by_id = {id(merged): same for merged, same in announcements}
         for payload, listed in digest_parts([m for m, _ in announcements], now):
             covered = [a for m in listed for a in by_id[id(m)]]
