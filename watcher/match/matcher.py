@@ -78,6 +78,31 @@ class _Compiled:
         return frozenset().union(*(kw.atoms for kw in (*self.any, *self.all, *self.none)))
 
 
+def _containment(pieces: list[tuple[str, _Atom]]) -> Callable[[str], list[_Atom]]:
+    """form -> the atoms of the pieces whose text is inside it, in the pieces' order (as
+    `[atom for text, atom in pieces if text in form]`, but by looking the form's substrings up in an
+    index of the pieces: linear in the forms, where scanning every piece per form made building the
+    matcher quadratic in the rules)."""
+    index: dict[str, list[int]] = {}
+    for i, (text, _atom) in enumerate(pieces):
+        index.setdefault(text, []).append(i)
+    lengths = sorted({len(text) for text in index if text})
+    always = index.get("", [])
+
+    def contained(form: str) -> list[_Atom]:
+        found = set(always)
+        for size in lengths:
+            if size > len(form):
+                break
+            for start in range(len(form) - size + 1):
+                hit = index.get(form[start:start + size])
+                if hit:
+                    found.update(hit)
+        return [pieces[i][1] for i in sorted(found)]
+
+    return contained
+
+
 class Matcher:
     """All rules of a RuleSet, compiled once, when first used (a cycle in which nothing changed
     never pays for it; `prepare` builds it before parse workers are forked, so they inherit it);
@@ -195,8 +220,9 @@ class Matcher:
         self._sure: dict[str, frozenset[int]] = {}
         self._check: dict[str, tuple[_Atom, ...]] = {}
         self._regex: dict[str, tuple[_Atom, ...]] = {}
+        contained = _containment(pieces)
         for form in forms:
-            inside = [atom for squashed, atom in pieces if squashed in form]
+            inside = contained(form)
             hidden = inside + [atom for atom, joined in overlaps(form) if joined not in forms]
             sure = self._sure[form] = frozenset(a.id for a in inside if a.free)
             self._check[form] = tuple({a.id: a for a in hidden if a.squashed and a.id not in sure}.values())
