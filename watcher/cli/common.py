@@ -137,7 +137,19 @@ def open_existing_store() -> Store:
     path = Path(setting("db"))
     if not path.is_file():
         raise MissingDatabase(path)
-    return open_store()
+    try:
+        return open_store()
+    except (sqlite3.OperationalError, OSError) as exc:  # a read-only file system, or a file we may not write
+        text = str(exc).lower()
+        if not ("readonly" in text or "read-only" in text or "unable to open" in text
+                or getattr(exc, "errno", None) in (13, 30)):  # EACCES, EROFS
+            raise
+    from watcher.store import Store
+
+    store = Store.open_readonly(path)  # read as it is: nothing migrated, nothing written
+    if store is None:
+        raise MissingDatabase(path)
+    return store
 
 
 def json_out(rows: list[dict[str, Any]]) -> None:

@@ -100,11 +100,42 @@ def announcement_of(row: dict[str, Any]) -> Announcement:
 
 def connect_readonly(path: str | Path, check_same_thread: bool = True) -> sqlite3.Connection | None:
     """A read-only connection to the database file at `path` (nothing created, no WAL switch, no
-    migration); None when there is no such file."""
+    migration); None when there is no such file.
+
+    On a read-only file system (a read-only mount, a copy on read-only media) SQLite cannot create
+    the WAL's `-shm` file: the database is then opened `immutable` when it has no WAL to read (a
+    clean copy), or, when a WAL holds data, read from a private copy of both in a temporary folder."""
     file = Path(path).resolve()
     if not file.is_file():
         return None
-    conn = sqlite3.connect(f"file:{quote(str(file))}?mode=ro", uri=True, timeout=5,
-                           check_same_thread=check_same_thread)
+    conn = _connect(file, "mode=ro", check_same_thread)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opening happens here
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) and "readonly" not in str(exc) and "read-only" not in str(exc):
+            raise
+        conn.close()
+        wal = Path(f"{file}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            conn = _connect(_private_copy(file, wal), "mode=ro", check_same_thread)
+        else:
+            conn = _connect(file, "mode=ro&immutable=1", check_same_thread)
     conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+def _connect(file: Path, mode: str, check_same_thread: bool) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{quote(str(file))}?{mode}", uri=True, timeout=5, check_same_thread=check_same_thread)
+
+
+def _private_copy(file: Path, wal: Path) -> Path:
+    """The database and its WAL copied into a temporary folder (removed at exit), to be read there."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="watcher-ro-"))
+    atexit.register(shutil.rmtree, folder, True)
+    shutil.copyfile(file, folder / file.name)
+    shutil.copyfile(wal, folder / wal.name)
+    return folder / file.name
