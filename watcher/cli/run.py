@@ -149,7 +149,9 @@ def run() -> None:
     service_log.info("stopped")
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)  # do not wait for fetches still in flight; every write is committed
+    # do not wait for fetches still in flight; every write is committed (and with a WAL deleted under
+    # us, closing would checkpoint it over another process's writes: not closed, on purpose)
+    os._exit(1 if runner.fatal else 0)
 
 
 def _team_view(store: Any) -> Any:

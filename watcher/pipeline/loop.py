@@ -54,6 +54,8 @@ class Runner:
         self.jobs: dict[str, tuple[schedule.Job, float]] = {}  # source id -> (job, interval)
         self._seen_print = fingerprint() if fingerprint else None
         self.cycle.apply_rules()
+        self.fatal: str | None = None  # why run_forever stopped on its own (the CLI exits 1 with it)
+        self._wal = store.wal_file()  # the WAL this process's connection writes (see _wal_replaced)
         self._reschedule(config)
 
     def _reschedule(self, config: Config) -> None:
@@ -172,6 +174,8 @@ class Runner:
         self._last_delivery = 0.0
         failures = 0
         while not self.stop.is_set():
+            if self._wal_replaced():
+                break
             try:
                 self._round()
             except Exception as exc:
@@ -186,6 +190,24 @@ class Runner:
                 failures = 0
             self.stop.wait(self.tick)
         self.cycle.close()
+
+    def _wal_replaced(self) -> bool:
+        """The database's WAL file deleted or replaced under this process (a clean-up script, a restore):
+        this connection would go on in a file no other process reads, and send again what they sent.
+        What it committed is saved into the database when no other process has started a new WAL; then
+        `run` stops (the service restarts it on the database as it is)."""
+        current = self.store.wal_file()
+        if self._wal is None:
+            self._wal = current
+            return False
+        if current == self._wal:
+            return False
+        saved = self.store.save_orphaned_wal()
+        self.fatal = (f"the database's WAL file ({self.store.path}-wal) was deleted or replaced under this process; "
+                      + ("its last writes were saved into the database; " if saved else "")
+                      + "stopping so that nothing is sent twice (start it again)")
+        log.error(self.fatal)
+        return True
 
     def _round(self) -> None:
         self._maybe_reload()

@@ -82,6 +82,28 @@ class Store(DeskStore, HealthStore, OpsStore, RematchStore, CallStore, ClaimStor
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
 
+    def wal_file(self) -> tuple[int, int] | None:
+        """(device, inode) of the database's WAL file as it is now on disk; None when there is none.
+        While this process has the database open, a change means the file was deleted or replaced
+        under it (watcher/pipeline/loop.py stops then)."""
+        try:
+            st = Path(f"{self.path}-wal").stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def save_orphaned_wal(self) -> bool:
+        """The WAL file was deleted under this process and no other process has started a new one:
+        copy what this process committed into the database file (a checkpoint of the WAL it still
+        holds open), so it is not lost. False when that is not safe or did not work."""
+        if self.wal_file() is not None:
+            return False  # another process writes a new WAL: checkpointing ours over it could corrupt
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            return False
+        return True
+
     def close(self) -> None:
         self.db.close()
 
