@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -38,7 +37,7 @@ from watcher.web.page import FORM_KEYS, http_link
 log = logging.getLogger(__name__)
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-Response = tuple[str, str, bytes, list[tuple[str, str]]]  # status, content type, body, extra headers
+Response = tuple[str, str, bytes | Iterable[bytes], list[tuple[str, str]]]  # status, type, body, extra headers
 ConfigSource = Callable[[], Config | None]
 
 HEADERS = [
@@ -169,18 +168,20 @@ class Desk:
         if team:
             store.annotate_team(rows)
         today = now.date()
-        if fmt == "csv":
-            text = exports.to_csv(rows, today, labels, lang="en" if form.get("lang") == "en" else "ko", team=team)
-        elif fmt == "json":
+        media, ext = exports.FORMATS[fmt]
+        if fmt == "csv":  # streamed, a piece at a time
+            disposition = [("Content-Disposition", f'attachment; filename="gongmo-search.{ext}"')]
+            lang = "en" if form.get("lang") == "en" else "ko"
+            body = (part.encode("utf-8") for part in exports.iter_csv(rows, today, labels, lang=lang, team=team))
+            return "200 OK", media, body, disposition
+        if fmt == "json":
             text = exports.to_json(rows, today, team)
         else:
             title = f"공모사업 검색: {query.q}" if query.q else "공모사업 검색"
             text = exports.to_atom(rows, title, base_url + page.url("/search", form, format="atom", page=None),
                                    base_url + page.url("/search", form, format=None, page=None), now, today,
                                    labels, link_of=lambda row: http_link(row.get("link")))
-        media, ext = exports.FORMATS[fmt]
-        disposition = [("Content-Disposition", f'attachment; filename="gongmo-search.{ext}"')] if fmt == "csv" else []
-        return "200 OK", media, text.encode("utf-8"), disposition
+        return "200 OK", media, text.encode("utf-8"), []
 
     def call(self, environ: dict[str, Any]) -> Response:
         """The page of one call: its reading, the matched words highlighted (watcher/web/callpage.py)."""
@@ -334,6 +335,9 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
                 data = "<!doctype html><p>서버 오류</p>".encode()
         else:
             status, ctype, data = "404 Not Found", "text/plain", b"not found\n"
+        if not isinstance(data, bytes):  # a streamed export: no length, the connection's end ends it
+            start_response(status, [("Content-Type", f"{ctype}; charset=utf-8"), *extra, *HEADERS])
+            return [b""] if method == "HEAD" else data
         start_response(status, [("Content-Type", f"{ctype}; charset=utf-8"), ("Content-Length", str(len(data))),
                                 *extra, *HEADERS])
         return [b"" if method == "HEAD" else data]
@@ -342,20 +346,6 @@ def make_app(store_path: str | Path, clock: Callable[[], datetime] = lambda: dat
 
 
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle before it is closed (WATCHER_IDLE_TIMEOUT)
-BACKLOG = 128  # connections the kernel queues while every thread is busy (a burst of clients)
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = BACKLOG
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """One log line, no traceback: an idle client cut at the timeout, or one that went away."""
-        import sys
-
-        exc = sys.exc_info()[1]
-        level = logging.DEBUG if isinstance(exc, (TimeoutError, ConnectionError)) else logging.WARNING
-        log.log(level, "%s: %s: %s", client_address[0], type(exc).__name__, exc)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -367,14 +357,18 @@ def make_web_server(store_path: str | Path, host: str = "127.0.0.1", port: int =
                     config: ConfigSource | Config | None = None,
                     clock: Callable[[], datetime] = lambda: datetime.now(fts.KST),
                     idle_timeout: float | None = None) -> WSGIServer:
-    """A threaded WSGI server bound to host:port (port 0: any free port, see server_address);
-    connections idle for `idle_timeout` seconds are closed."""
+    """The desk's server bound to host:port (port 0: any free port, see server_address): a pool of
+    worker threads, at most MAX_CONNECTIONS open connections, one silent for `idle_timeout` seconds
+    closed (watcher/web/server.py)."""
     from watcher.settings import env_seconds
+    from watcher.web.server import DeskServer
 
     idle = idle_timeout if idle_timeout is not None else env_seconds("WATCHER_IDLE_TIMEOUT", IDLE_TIMEOUT)
     handler = type("_Handler", (_QuietHandler,), {"timeout": idle})
-    return make_server(host, port, make_app(store_path, clock=clock, config=config), server_class=_Server,
-                       handler_class=handler)
+    server = make_server(host, port, make_app(store_path, clock=clock, config=config), server_class=DeskServer,
+                         handler_class=handler)
+    server.idle_timeout = idle  # type: ignore[attr-defined]
+    return server
 
 
 def serve(store_path: str | Path, host: str = "127.0.0.1", port: int = 8080,

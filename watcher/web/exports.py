@@ -21,7 +21,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -80,21 +80,32 @@ def _team(rows: list[dict[str, Any]], team: bool | None) -> bool:
 
 def to_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | None = None,
            lang: str | None = "ko", team: bool | None = None) -> str:
+    return "".join(iter_csv(rows, today, labels, lang, team))
+
+
+def iter_csv(rows: list[dict[str, Any]], today: date, labels: Mapping[str, str] | None = None,
+             lang: str | None = "ko", team: bool | None = None, chunk: int = 500) -> Iterator[str]:
+    """The CSV export in pieces of `chunk` rows (the desk streams it: no whole text in memory)."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     team = _team(rows, team)
     writer.writerow((CSV_COLUMNS if lang == "en" else CSV_COLUMNS_KO)
                     + (TEAM_COLUMNS["en" if lang == "en" else "ko"] if team else ()))
-    if lang == "en":
-        rows = [{**row, "d_day_en": True} for row in rows]
-    for row in rows:
+    for n, row in enumerate(rows, 1):
+        if lang == "en":
+            row = {**row, "d_day_en": True}
+        if n % chunk == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
         writer.writerow(cell(value) for value in [
             _minute(row.get("published") or row.get("first_seen")), row.get("deadline") or "",
             _d_day(row, today), row.get("title") or "", row.get("agency") or "",
             row.get("source_name") or row.get("source") or "", ", ".join(_labels(row.get("rules") or [], labels)),
             shown_link(row.get("link")) or "",
         ] + ([row.get("state") or "", row.get("assignee") or ""] if team else []))
-    return BOM + out.getvalue()
+    yield out.getvalue()
 
 
 def _d_day(row: dict[str, Any], today: date) -> str:
