@@ -53,10 +53,19 @@ class Runner:
         self.scheduler = schedule.Scheduler()
         self.jobs: dict[str, tuple[schedule.Job, float]] = {}  # source id -> (job, interval)
         self._seen_print = fingerprint() if fingerprint else None
-        self.cycle.apply_rules()
         self.fatal: str | None = None  # why run_forever stopped on its own (the CLI exits 1 with it)
         self._wal = store.wal_file()  # the WAL this process's connection writes (see _wal_replaced)
-        self._reschedule(config)
+        self._started = False  # rules applied and sources scheduled (`_start`)
+        try:
+            self._start()
+        except sqlite3.OperationalError as exc:  # another process holds the database: the rounds retry
+            log.warning("starting: %s; trying again", database_error(store.path, exc))
+
+    def _start(self) -> None:
+        """Edited rules applied to what is stored, then every source scheduled (polled at once)."""
+        self.cycle.apply_rules()
+        self._started = True
+        self._reschedule(self.cycle.config)
 
     def _reschedule(self, config: Config) -> None:
         """A job per enabled source. A source that keeps its interval across a reload keeps its
@@ -210,6 +219,8 @@ class Runner:
         return True
 
     def _round(self) -> None:
+        if not self._started:
+            self._start()
         self._maybe_reload()
         if verdicts.stale(self.store):  # another process stored polls under other rules (pipeline/verdicts.py)
             self.cycle.apply_rules()
