@@ -51,3 +51,33 @@ def test_a_rules_edit_during_a_slow_poll_of_run_judges_the_polled_items_by_the_n
     assert len(w.json("search", "바우처")) == 1
     matched = w.json("search", "바우처", "--rule", "r") if alerts else []
     assert len(matched) == alerts
+
+
+def test_a_poll_stored_under_rules_another_process_replaced_is_matched_again(tmp_path):
+    """`once` (old rules) stores a poll after `run` (new rules) put its rules in force: the rules in force
+    are marked stale, and the next apply_rules matches every stored announcement again."""
+    from watcher.fetch.poll import FetchResult
+    from watcher.match.matcher import Matcher
+    from watcher.models import Announcement, Config, Rule, RuleSet, Source
+    from watcher.pipeline.cycle import Cycle, Polled
+    from watcher.pipeline.verdicts import STALE
+    from watcher.store import Store
+
+    source = Source(id="board", url="http://127.0.0.1:9/f.xml")
+    old = Config(sources=(source,), rules=RuleSet(rules=(Rule("r", any=("존재하지않는키워드",), channel="#g"),)))
+    new = Config(sources=(source,), rules=RuleSet(rules=(Rule("r", any=("바우처",), channel="#g"),)))
+    store = Store(tmp_path / "w.db")
+    once, run = Cycle(old, store), Cycle(new, store)
+    once.apply_rules()
+    run.apply_rules()  # `run` reloaded: the new rules are in force
+    ann = Announcement("board", "1", "AI 바우처 지원사업 공고", "http://example.org/1",
+                       published=datetime.now(KST).isoformat(timespec="seconds"))
+    polled = Polled(source, FetchResult("ok", source.url), [(ann, once.matcher.match(ann))], matcher=once.matcher)
+    once.record(polled)  # judged by the old rules: no match
+    assert store.meta_value("rules_fingerprint").startswith(STALE)
+    assert store.conn.execute("SELECT count(*) FROM matches").fetchone()[0] == 0
+    report = run.apply_rules()  # run's next round: everything matched again under the rules in force
+    assert report is not None and report.alerts_queued == 1
+    assert store.conn.execute("SELECT rule FROM matches").fetchall() == [("r",)]
+    assert not store.meta_value("rules_fingerprint").startswith(STALE)
+    assert isinstance(run.matcher, Matcher)
