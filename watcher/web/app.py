@@ -368,6 +368,9 @@ def make_web_server(store_path: str | Path, host: str = "127.0.0.1", port: int =
     server = make_server(host, port, make_app(store_path, clock=clock, config=config), server_class=DeskServer,
                          handler_class=handler)
     server.idle_timeout = idle  # type: ignore[attr-defined]
+    workers = os.environ.get("WATCHER_DESK_WORKERS", "")
+    if workers.isdigit() and int(workers) > 0:
+        server.workers = int(workers)  # type: ignore[attr-defined]
     return server
 
 

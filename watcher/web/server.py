@@ -5,7 +5,9 @@ connections held 3,000 threads, and closed at once left it deaf for seconds; 50 
 the GIL among 50 threads (a CSV export taking 25 times longer under load than alone). Here one loop
 (`serve_forever`) accepts connections and waits for their first bytes with a selector, holding no
 thread for a connection that says nothing; a connection with a request to read goes to one of
-WORKERS threads (wsgiref's handler: one request per connection, HTTP/1.0 style). At most
+WORKERS threads (wsgiref's handler: one request per connection, HTTP/1.0 style), or, when it asks
+for a whole export, to one of EXPORT_WORKERS threads of their own, so pages never queue behind
+exports. At most
 MAX_CONNECTIONS are open at once: past that the connection that has waited longest without a word
 is closed to make room, and when every open connection is being served, new ones wait in the
 kernel's backlog. One that sends nothing within the idle timeout is closed.
@@ -26,7 +28,19 @@ from wsgiref.simple_server import WSGIServer
 
 log = logging.getLogger("watcher.web")
 WORKERS = 8
+EXPORT_WORKERS = 2  # whole exports (format=csv|json|atom, calendar.ics) have threads of their own
 MAX_CONNECTIONS = 256
+
+
+def _is_export(conn: socket.socket) -> bool:
+    """Does the request waiting on `conn` ask for a whole export (`format=`, the calendar)? Peeked at,
+    not read: the handler reads it as usual."""
+    try:
+        head = conn.recv(2048, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:
+        return False
+    line = head.split(b"\r\n", 1)[0]
+    return b"format=" in line or b"/calendar.ics" in line
 
 
 class DeskServer(WSGIServer):
@@ -51,6 +65,7 @@ class DeskServer(WSGIServer):
         self.socket.setblocking(False)
         waiting: OrderedDict[socket.socket, tuple[float, Any]] = OrderedDict()  # first byte awaited
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="desk")
+        exports = ThreadPoolExecutor(EXPORT_WORKERS, thread_name_prefix="desk-export")
         with selectors.DefaultSelector() as sel:
             sel.register(self.socket, selectors.EVENT_READ, None)
             try:
@@ -64,13 +79,14 @@ class DeskServer(WSGIServer):
                         _, address = waiting.pop(conn)  # type: ignore[call-overload]
                         with self._lock:
                             self._busy += 1
-                        pool.submit(self._serve, conn, address)
+                        (exports if _is_export(conn) else pool).submit(self._serve, conn, address)
                     self._expire(sel, waiting)
             finally:
                 for conn in waiting:
                     sel.unregister(conn)
                     conn.close()
                 pool.shutdown(wait=False, cancel_futures=True)
+                exports.shutdown(wait=False, cancel_futures=True)
                 self._stopped.set()
 
     def _accept(self, sel: selectors.BaseSelector, waiting: OrderedDict[socket.socket, tuple[float, Any]]) -> None:
