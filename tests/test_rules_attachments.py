@@ -25,7 +25,8 @@ def hits(rules, texts: dict[str, str]) -> dict[str, set[str]]:
     matcher = Matcher(rules)
     found = {}
     for key, text in texts.items():
-        call = CallText(source="tp", id=key, title="2025년 지원사업 공고", link="https://tp.example/1", attachments=text)
+        call = CallText(source="tp", id=key, title="2025년 지원사업 공고", link="https://tp.example/1",
+                        attachments=text)
         names = {h.rule for h in matcher.match(call)}
         if names:
             found[key] = names
