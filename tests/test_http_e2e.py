@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import socket
 import sqlite3
+import ssl
+import subprocess
 import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -214,3 +216,42 @@ def test_a_utf8_location_is_followed_once_encoded(tmp_path, raw):
     w = watcher(tmp_path, {"board": server.url("/start")})
     assert " ok " in once(w)["board"]
     assert len(stored(w, "board")) == 2
+
+
+# ---- point 8: a downgrade from https to http, through `watcher once` ----------------------------------
+
+def test_a_sources_token_and_cookie_never_follow_a_downgrade_to_http(tmp_path):
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                           "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("no openssl to make a certificate for the local TLS server")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    plain = RawServer(serve_each(ok(rss("plain", 2), "Content-Type: application/rss+xml")))
+
+    def handler(conn, server):
+        buf = bytearray()
+        while (head := server.next_request(conn, buf)) is not None:
+            if head.startswith(b"GET /start "):
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\n"
+                             b"Content-Length: 0\r\n\r\n")
+            else:  # the same host name, but http: the token and the session cookie must stay behind
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + plain.url("/x").encode()
+                             + b"\r\nContent-Length: 0\r\n\r\n")
+
+    secure = RawServer(handler, tls=context)
+    try:
+        w = watcher(tmp_path, {"board": secure.url("/start")},
+                    {"board": {"Authorization": "Bearer t-456", "X-Api-Key": "k-123"}},
+                    REQUESTS_CA_BUNDLE=str(folder / "cert.pem"))
+        assert " ok " in once(w)["board"]
+        assert secure.headers_of(1)["authorization"] == "Bearer t-456"
+        assert "JSESSIONID=abc" in secure.headers_of(1)["cookie"]
+        sent = plain.headers_of(0)
+        assert not {"x-api-key", "authorization", "cookie"} & set(sent), sent
+    finally:
+        secure.close()
+        plain.close()
