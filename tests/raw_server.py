@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 
 def read_request(conn: socket.socket, buf: bytearray) -> bytes | None:
@@ -98,3 +100,36 @@ def serve_each(*answers: bytes, close_after: bool = False) -> Callable[[socket.s
 def ok(body: bytes, *headers: str) -> bytes:
     head = "".join(f"{h}\r\n" for h in headers)
     return f"HTTP/1.1 200 OK\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def found(location: bytes, *headers: bytes) -> bytes:
+    """A 302 answer to `location` (raw bytes, as a server may send them), with extra header lines."""
+    return b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\n" + b"".join(h + b"\r\n" for h in headers) \
+        + b"Content-Length: 0\r\n\r\n"
+
+
+def by_path(answers: dict[bytes, bytes], otherwise: bytes) -> Callable[[socket.socket, RawServer], None]:
+    """A handler answering each request by the target it asks for (`/start`, query included), and
+    every other request with `otherwise`."""
+
+    def handler(conn: socket.socket, server: RawServer) -> None:
+        buf = bytearray()
+        while (head := server.next_request(conn, buf)) is not None:
+            target = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
+            conn.sendall(answers.get(target, otherwise))
+
+    return handler
+
+
+def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext] | None:
+    """A certificate for 127.0.0.1 made with openssl in `folder` -> (its file, a server context), or
+    None when openssl is missing."""
+    done = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                           "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+                          capture_output=True)
+    if done.returncode != 0:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return folder / "cert.pem", context

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import socket
 import sqlite3
-import ssl
-import subprocess
 import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -15,7 +13,7 @@ from email.utils import format_datetime
 import pytest
 
 from tests.e2e import KST, Watcher
-from tests.raw_server import RawServer, ok, serve_each
+from tests.raw_server import RawServer, by_path, found, ok, self_signed, serve_each
 
 RULES = 'defaults:\n  channel: "#g"\nrules:\n  - name: all\n    any: [공고]\n'
 
@@ -32,8 +30,8 @@ def rss(tag: str, n: int) -> bytes:
 def raw():
     servers: list[RawServer] = []
 
-    def start(handler) -> RawServer:
-        servers.append(RawServer(handler))
+    def start(handler, tls=None) -> RawServer:
+        servers.append(RawServer(handler, tls=tls))
         return servers[-1]
 
     yield start
@@ -169,17 +167,8 @@ def test_an_idn_redirect_through_a_proxy_is_asked_of_the_proxy_idna_encoded(tmp_
 def test_a_sources_key_and_session_cookie_never_reach_another_host(tmp_path, raw):
     other = raw(serve_each(ok(rss("other", 2), "Content-Type: application/rss+xml")))
 
-    def handler(conn, server):
-        buf = bytearray()
-        while (head := server.next_request(conn, buf)) is not None:
-            if head.startswith(b"GET /login "):
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /list\r\nSet-Cookie: JSESSIONID=s3cr3t; Path=/\r\n"
-                             b"Content-Length: 0\r\n\r\n")
-            else:
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + other.url("/x", host="localhost").encode()
-                             + b"\r\nContent-Length: 0\r\n\r\n")
-
-    own = raw(handler)
+    own = raw(by_path({b"/login": found(b"/list", b"Set-Cookie: JSESSIONID=s3cr3t; Path=/")},
+                      found(other.url("/x", host="localhost").encode())))
     w = watcher(tmp_path, {"board": own.url("/login")}, {"board": {"X-Api-Key": "k-123"}})
     assert " ok " in once(w)["board"]
     assert own.headers_of(1)["x-api-key"] == "k-123" and "JSESSIONID=s3cr3t" in own.headers_of(1)["cookie"]
@@ -201,18 +190,9 @@ def test_a_redirect_to_ftp_or_gopher_is_refused(tmp_path, raw, scheme):
 # ---- point 12: a UTF-8 Location ----------------------------------------------------------------------
 
 def test_a_utf8_location_is_followed_once_encoded(tmp_path, raw):
-    def handler(conn, server):
-        buf = bytearray()
-        while (head := server.next_request(conn, buf)) is not None:
-            if head.startswith(b"GET /start "):
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /\xea\xb3\xb5\xea\xb3\xa0?q=\xea\xb3\xb5\r\n"
-                             b"Content-Length: 0\r\n\r\n")
-            elif head.startswith(b"GET /%EA%B3%B5%EA%B3%A0?q=%EA%B3%B5 "):
-                conn.sendall(ok(rss("utf8", 2), "Content-Type: application/rss+xml"))
-            else:
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-
-    server = raw(handler)
+    server = raw(by_path({b"/start": found(b"/\xea\xb3\xb5\xea\xb3\xa0?q=\xea\xb3\xb5"),
+                          b"/%EA%B3%B5%EA%B3%A0?q=%EA%B3%B5": ok(rss("utf8", 2), "Content-Type: application/rss+xml")},
+                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
     w = watcher(tmp_path, {"board": server.url("/start")})
     assert " ok " in once(w)["board"]
     assert len(stored(w, "board")) == 2
@@ -220,38 +200,20 @@ def test_a_utf8_location_is_followed_once_encoded(tmp_path, raw):
 
 # ---- point 8: a downgrade from https to http, through `watcher once` ----------------------------------
 
-def test_a_sources_token_and_cookie_never_follow_a_downgrade_to_http(tmp_path):
-    folder = tmp_path / "tls"
-    folder.mkdir()
-    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                           "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")], capture_output=True)
-    if made.returncode != 0:
+def test_a_sources_token_and_cookie_never_follow_a_downgrade_to_http(tmp_path, raw):
+    (tmp_path / "tls").mkdir()
+    made = self_signed(tmp_path / "tls")
+    if made is None:
         pytest.skip("no openssl to make a certificate for the local TLS server")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    plain = RawServer(serve_each(ok(rss("plain", 2), "Content-Type: application/rss+xml")))
-
-    def handler(conn, server):
-        buf = bytearray()
-        while (head := server.next_request(conn, buf)) is not None:
-            if head.startswith(b"GET /start "):
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\n"
-                             b"Content-Length: 0\r\n\r\n")
-            else:  # the same host name, but http: the token and the session cookie must stay behind
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + plain.url("/x").encode()
-                             + b"\r\nContent-Length: 0\r\n\r\n")
-
-    secure = RawServer(handler, tls=context)
-    try:
-        w = watcher(tmp_path, {"board": secure.url("/start")},
-                    {"board": {"Authorization": "Bearer t-456", "X-Api-Key": "k-123"}},
-                    REQUESTS_CA_BUNDLE=str(folder / "cert.pem"))
-        assert " ok " in once(w)["board"]
-        assert secure.headers_of(1)["authorization"] == "Bearer t-456"
-        assert "JSESSIONID=abc" in secure.headers_of(1)["cookie"]
-        sent = plain.headers_of(0)
-        assert not {"x-api-key", "authorization", "cookie"} & set(sent), sent
-    finally:
-        secure.close()
-        plain.close()
+    cafile, context = made
+    plain = raw(serve_each(ok(rss("plain", 2), "Content-Type: application/rss+xml")))
+    # /next is on the same host name, but http: the token and the session cookie must stay behind
+    secure = raw(by_path({b"/start": found(b"/next", b"Set-Cookie: JSESSIONID=abc; Path=/")},
+                         found(plain.url("/x").encode())), tls=context)
+    w = watcher(tmp_path, {"board": secure.url("/start")},
+                {"board": {"Authorization": "Bearer t-456", "X-Api-Key": "k-123"}}, REQUESTS_CA_BUNDLE=str(cafile))
+    assert " ok " in once(w)["board"]
+    assert secure.headers_of(1)["authorization"] == "Bearer t-456"
+    assert "JSESSIONID=abc" in secure.headers_of(1)["cookie"]
+    sent = plain.headers_of(0)
+    assert not {"x-api-key", "authorization", "cookie"} & set(sent), sent

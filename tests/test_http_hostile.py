@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import gzip
 import socket
-import ssl
-import subprocess
 import threading
 import time
 import zlib
 
 import pytest
 
-from tests.raw_server import RawServer, ok, serve_each
+from tests.raw_server import RawServer, by_path, found, ok, self_signed, serve_each
 from watcher.errors import FetchError
 from watcher.fetch.poll import FetchState, fetch, make_session
 from watcher.models import Source
@@ -198,9 +196,8 @@ def test_a_decompression_bomb_stops_at_max_bytes(raw, encoding):
 
 # ---- points 6, 8, 12: redirects --------------------------------------------------------------------
 
-def redirect_to(location: bytes, *extra: bytes):
-    return serve_each(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n"
-                      + b"".join(extra) + b"\r\n")
+def redirect_to(location: bytes):
+    return serve_each(found(location))
 
 
 @pytest.mark.parametrize("location,message", [
@@ -241,16 +238,8 @@ def test_an_idn_redirect_direct_is_one_line(raw, monkeypatch):
 
 
 def test_a_utf8_location_is_requested_once_encoded(raw):
-    def handler(conn, server):
-        buf = bytearray()
-        while (head := server.next_request(conn, buf)) is not None:
-            if head.startswith(b"GET /start "):
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /\xea\xb3\xb5\xea\xb3\xa0/\xeb\xb3\xb4\xea\xb8\xb0"
-                             b"?q=\xea\xb3\xb5&k=a%2Bb\r\nContent-Length: 0\r\n\r\n")
-            else:
-                conn.sendall(ok(b"<rss/>"))
-
-    server = raw(handler)
+    utf8 = b"/\xea\xb3\xb5\xea\xb3\xa0/\xeb\xb3\xb4\xea\xb8\xb0?q=\xea\xb3\xb5&k=a%2Bb"  # /공고/보기?q=공&k=a%2Bb
+    server = raw(by_path({b"/start": found(utf8)}, ok(b"<rss/>")))
     result = poll(server.url("/start"))
     assert server.target_of(1) == "/%EA%B3%B5%EA%B3%A0/%EB%B3%B4%EA%B8%B0?q=%EA%B3%B5&k=a%2Bb"
     assert result.url == server.url("/%EA%B3%B5%EA%B3%A0/%EB%B3%B4%EA%B8%B0?q=%EA%B3%B5&k=a%2Bb")
@@ -270,17 +259,9 @@ TOKENS = {"X-Api-Key": "k-123", "Authorization": "Bearer t-456"}  # and the sess
 def test_a_sources_headers_and_cookies_stay_on_its_own_host(raw):
     other = raw(serve_each(ok(b"<rss>other</rss>")))
 
-    def handler(conn, server):
-        buf = bytearray()
-        while (head := server.next_request(conn, buf)) is not None:
-            if head.startswith(b"GET /start "):
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /same\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\n"
-                             b"Content-Length: 0\r\n\r\n")
-            else:  # same host first, then another host (localhost is not 127.0.0.1 by name)
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + other.url("/x", host="localhost").encode()
-                             + b"\r\nContent-Length: 0\r\n\r\n")
-
-    own = raw(handler)
+    # same host first, then another host (localhost is not 127.0.0.1 by name)
+    own = raw(by_path({b"/start": found(b"/same", b"Set-Cookie: JSESSIONID=abc; Path=/")},
+                      found(other.url("/x", host="localhost").encode())))
     source = Source(id="t", url=own.url("/start"), headers=SECRETS, timeout=3)
     assert fetch(make_session(), source).body == b"<rss>other</rss>"
     for name, value in SECRETS.items():
@@ -292,16 +273,10 @@ def test_a_sources_headers_and_cookies_stay_on_its_own_host(raw):
 
 @pytest.fixture(scope="session")
 def cert(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    done = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                           "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
-                          capture_output=True)
-    if done.returncode != 0:
+    made = self_signed(tmp_path_factory.mktemp("tls"))
+    if made is None:
         pytest.skip("no openssl")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    return folder / "cert.pem", context
+    return made
 
 
 def test_secrets_and_cookies_never_follow_a_downgrade_to_http(raw, cert, monkeypatch):
@@ -309,17 +284,8 @@ def test_secrets_and_cookies_never_follow_a_downgrade_to_http(raw, cert, monkeyp
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cafile))
     plain = raw(serve_each(ok(b"<rss>plain</rss>")))
 
-    def handler(conn, server):
-        buf = bytearray()
-        while (head := server.next_request(conn, buf)) is not None:
-            if head.startswith(b"GET /start "):
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\n"
-                             b"Content-Length: 0\r\n\r\n")
-            else:
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + plain.url("/x").encode()
-                             + b"\r\nContent-Length: 0\r\n\r\n")
-
-    secure = raw(handler, tls=context)
+    secure = raw(by_path({b"/start": found(b"/next", b"Set-Cookie: JSESSIONID=abc; Path=/")},
+                         found(plain.url("/x").encode())), tls=context)
     source = Source(id="t", url=secure.url("/start"), headers=TOKENS, timeout=3)
     assert fetch(make_session(), source).body == b"<rss>plain</rss>"
     assert secure.headers_of(1)["authorization"] == "Bearer t-456"
