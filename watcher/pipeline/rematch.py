@@ -192,10 +192,6 @@ def _judge_range(bounds: tuple[int, int]) -> list[Verdict]:
     return judge(*_pool, *bounds)
 
 
-def _cores() -> int:
-    return forking.cores()
-
-
 def _may_fork(size: int) -> bool:
     """Are `size` items worth forking workers for, and may this process fork now (forking.may_fork:
     no other thread, a fork start method)?"""
@@ -207,7 +203,7 @@ def _fan_out(how: Judgement, work: Callable[[Any], Any], parts: list[Any]) -> li
     here first, so every worker inherits one build; what work reads is set before the call."""
     for m in (how.matcher, *how.screens):
         m.screen([])  # compiles each once here (with its screen), not in every worker
-    with forking.pool(_cores()) as pool:
+    with forking.pool(forking.cores()) as pool:
         return list(pool.map(work, parts))
 
 
@@ -217,7 +213,7 @@ def judge_all(how: Judgement, items: list[StoredItem]) -> list[Verdict]:
     global _pool
     if not _may_fork(len(items)):
         return judge(how, items, 0, len(items))
-    step = -(-len(items) // (2 * _cores()))
+    step = -(-len(items) // (2 * forking.cores()))
     bounds = [(low, min(low + step, len(items))) for low in range(0, len(items), step)]
     _pool = (how, items)
     try:
@@ -247,7 +243,7 @@ def plan_window(how: Judgement, store: Store, window: Window) -> tuple[list[Rewr
     global _reading
     if store.conn.in_transaction or str(store.path) == ":memory:" or not _may_fork(window.size):
         return plan(how, read_rows(store.conn, window))
-    parts = window.parts(store.conn, 2 * _cores())
+    parts = window.parts(store.conn, 2 * forking.cores())
     _reading = (how, str(store.path))
     try:  # forked while this process holds no lock on the database (no transaction, no open cursor)
         done = _fan_out(how, _plan_part, parts)

@@ -32,7 +32,7 @@ from watcher.calls import fold_title, is_correction, same_call
 from watcher.clock import iso as _iso
 from watcher.deadlines import changes, offset_label, parse_day, reminder_due, today_kst
 from watcher.store import search as fts
-from watcher.store.rows import connect_readonly
+from watcher.store.rows import connect_readonly, merge_rules  # merge_rules: the outbox's own rule merge
 from watcher.store.triage import open_decision, with_team
 
 if TYPE_CHECKING:
@@ -185,8 +185,6 @@ class CallLinker:
             if kept is None:
                 self.conn.execute("UPDATE alerts SET key = ? WHERE id = ?", (into, alert_id))
                 continue
-            from watcher.store.rows import merge_rules  # the outbox's own rule merge
-
             merged = merge_rules(json.loads(kept[1] or "[]"), json.loads(rules or "[]"))
             self.conn.execute("UPDATE alerts SET rules = ? WHERE id = ?", (json.dumps(merged, ensure_ascii=False),
                                                                           kept[0]))

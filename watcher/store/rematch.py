@@ -17,8 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from watcher.clock import iso
 from watcher.models import Announcement, Hit
+from watcher.settings import busy_timeout_ms
 from watcher.store import search as fts
+from watcher.store.ingest import Ingest as _Ingest
+from watcher.store.rows import IngestResult, match_row, sort_time, write_matches
 from watcher.store.sources import alertable
 from watcher.store.texts import readings_of
 
@@ -99,10 +103,6 @@ class RematchStore:
         alerts are queued for the earned hits (one per key and channel, as in ingest), and the new
         rules are recorded as in force. Rules are not in the search index, so it is not touched.
         -> alerts queued."""
-        from watcher.clock import iso
-        from watcher.store.ingest import Ingest as _Ingest
-        from watcher.store.rows import IngestResult, match_row, write_matches
-
         stamp = iso(now)
         with self.transaction() as conn:  # type: ignore[attr-defined]
             rows: list[tuple[Any, ...]] = []
@@ -177,8 +177,6 @@ class Window:
 
 def read_part(path: str, w: Window) -> list[StoredItem]:
     """`read_rows` on a connection of its own to the database file at `path` (a forked worker's)."""
-    from watcher.settings import busy_timeout_ms
-
     conn = sqlite3.connect(path)
     try:
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
@@ -189,8 +187,6 @@ def read_part(path: str, w: Window) -> list[StoredItem]:
 
 def read_rows(conn: sqlite3.Connection, w: Window) -> list[StoredItem]:
     """The stored announcements of `w` (see Window), by docid."""
-    from watcher.store.rows import sort_time
-
     oldest, newest, high, low, rules = w.oldest, w.newest, w.high, w.low, w.rules
     edge = -1 if newest is None else fts.ideal_docid(newest)
     matches: dict[tuple[str, str], dict[str, StoredMatch]] = {}
