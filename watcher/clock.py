@@ -58,15 +58,23 @@ def parse_day(value: Any, strict: bool = False) -> date | None:
         return None
 
 
-def kst_text(stamp: str | datetime | None, missing: str = "?") -> str:
-    """A stored time -> `2026-12-01 09:30 KST`; `missing` when there is none, the text itself when
-    it is not a time."""
-    if not stamp:
-        return missing
+def _shown(stamp: str | datetime, suffix: str) -> str:
     try:
         moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
     except ValueError:
         return str(stamp)
     if moment.tzinfo is not None:
         moment = moment.astimezone(KST)
-    return moment.strftime("%Y-%m-%d %H:%M KST")
+    return moment.strftime("%Y-%m-%d %H:%M") + suffix
+
+
+def minute_text(stamp: str | datetime | None) -> str:
+    """A stored time as a person reads it: `2026-12-01 09:30` (Korea time); '' when there is none,
+    the text itself when it is not a time."""
+    return _shown(stamp, "") if stamp else ""
+
+
+def kst_text(stamp: str | datetime | None, missing: str = "?") -> str:
+    """A stored time -> `2026-12-01 09:30 KST`; `missing` when there is none, the text itself when
+    it is not a time."""
+    return _shown(stamp, " KST") if stamp else missing

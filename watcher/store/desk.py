@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -149,15 +149,3 @@ class DeskStore:
         )
         return list(fts.dicts(cursor))
 
-
-def stamp(value: str | None) -> str:
-    """An ISO time as `2026-12-01 21:30` (Korea time), '' for none."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(fts.KST)
-    return moment.strftime("%Y-%m-%d %H:%M")

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
+from watcher.clock import minute_text
 from watcher.notify.messages import d_day
 from watcher.parse.links import shown_link
 from watcher.store.search import KST
@@ -53,15 +54,7 @@ def _minute(value: str | None) -> str:
     """An ISO time as `2026-11-19 09:00` (Korea time) for spreadsheets; a bare date stays a date."""
     if not value:
         return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if len(value) <= 10:
-        return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(KST)
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return value if len(value) <= 10 else minute_text(value)
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

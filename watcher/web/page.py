@@ -15,11 +15,11 @@ from string import Template
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from watcher.clock import minute_text as stamp
 from watcher.desk import Page, highlight_words, mark, snippet
 from watcher.notify.messages import d_day
 from watcher.notify.remedies import slack_remedy
 from watcher.parse.links import shown_link
-from watcher.store.desk import stamp
 
 FORM_KEYS = ("q", "source", "rule", "agency", "since", "until", "open", "undated", "matched", "sort", "limit",
              "lang", "state", "assignee")  # the last two: the team's pipeline (web/team.py)
