@@ -3,7 +3,7 @@ and every wrong verdict. Shared by tests/test_rules_corpus.py (tuning corpora) a
 tests/test_rules_heldout.py (the frozen held-out batch the README states).
 
 A corpus file is YAML: a list of items, or `{items: [...]}`. An item has `title`, optionally `summary`,
-`agency` and `tags` (structured fields, see docs/CONFIG.md), `labels` (rule names that should fire;
+`agency` and `category` (the structured fields the source gives, see docs/CONFIG.md), `labels` (rule names that should fire;
 `[]` for a quiet item), and its provenance (`from` or `provenance`).
 """
 
@@ -69,7 +69,8 @@ def load_corpus(path: Path, labels_key: str = "labels") -> list[Labelled]:
     out = []
     for i, item in enumerate(items):
         ann = Announcement(source=item.get("kind", item.get("source", "corpus")), id=str(i), title=item["title"],
-                           link=None, summary=item.get("summary") or "", agency=item.get("agency"))
+                           link=None, summary=item.get("summary") or "", agency=item.get("agency"),
+                           category=item.get("category") or "")
         out.append(Labelled(ann, frozenset(item.get(labels_key) or ()), item))
     return out
 

@@ -4,8 +4,9 @@ Every `<!-- figures: CORPUS, RULES -->` block of the README is the table tests/r
 for that corpus (tests/corpus/CORPUS; `a.yaml+b.yaml` pools batches) under that rules file
 (tests/corpus/RULES, or the shipped rules.yaml); every `<!-- misses: CORPUS, RULES -->` block lists
 exactly the wrong verdicts, in corpus order, each with the kind of wording a person wrote beside it.
-The frozen rules (round 2, and the round-3 experiment that was not adopted) and the sealed held-out
-batches keep the sha256 the README records, so none can be edited after the fact.
+The frozen rules (round 2, the round-3 experiment that was not adopted, and round 4, shipped) and the
+sealed held-out batches keep the sha256 the README records, so none can be edited after the fact.
+Batch 4 was collected after the round-4 freeze and shares no item with anything round 4 read.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ SEALED = {  # file -> sha256 when frozen / sealed (README § How the rules are e
     "heldout2.yaml": "eeb872bf8ad091792ff86f405870f54e9e1e32348897384f7ab8635052bffca9",
     "heldout3.yaml": "f7659172e3afb3dd8ef601357e201fa428ee4c00e009ee06dd2a0852eae38c5b",
     "rules-experiment-r3.yaml": "512a2730ca86218a5fd5dea6e53ed632826dd88674ee8689c9712eef49ace7d2",
+    "rules-frozen-r4.yaml": "4c182964a19d26589e9c985191088f75af1737f1839b90c54af9402d97acf438",
+    "heldout4.yaml": "HELDOUT4_SHA",
 }
 BATCHES = ("heldout.yaml", "heldout2.yaml", "heldout3.yaml")
 EXPERIMENT = ("heldout3.yaml", "rules-experiment-r3.yaml")  # round 3, not adopted: scored on the batch after its freeze
+ROUND4 = ("heldout4.yaml", "rules-frozen-r4.yaml")  # round 4: tuned on everything above, scored on batch 4
+ROUND4_READ = ("real.yaml", "train.yaml", "train-r3-additions.yaml", *BATCHES)  # what round 4 was tuned on
 R3_TRAIN = "train-r3-additions.yaml"  # round-3 training items, for the next round (not asserted like train.yaml)
 R3_TRAIN_IN_BATCH_2 = {"'2023년 지역특화산업 육성사업-지역주력산업육성’ 디지털헬스케어산업분야 기술지원 사업 선정"}
 BLOCK = re.compile(r"<!-- (figures|misses): ([\w.+-]+), ([\w.-]+) -->\n(.*?)\n<!-- /\1 -->", re.S)
@@ -61,6 +66,7 @@ def test_the_readme_states_the_frozen_held_out_score_and_its_misses():
         assert ("figures", batch, "rules-frozen-r2.yaml") in found
         assert ("misses", batch, "rules-frozen-r2.yaml") in found
     assert ("figures", *EXPERIMENT) in found
+    assert {("figures", *ROUND4), ("misses", *ROUND4), ("figures", pooled, "rules-frozen-r4.yaml")} <= found
     assert {("figures", "train.yaml", "rules.yaml"), ("figures", "real.yaml", "rules.yaml")} <= found
 
 
@@ -117,3 +123,16 @@ def test_held_out_items_carry_provenance_and_name_shipped_rules():
     assert all(item.raw.get("provenance") and item.labels <= names for item in r3_train)
     leaked = set(titles) & {" ".join(item.ann.title.split()) for item in r3_train}
     assert leaked == R3_TRAIN_IN_BATCH_2, "the round-3 training items share an item with a held-out batch"
+
+
+def test_batch_4_is_new_to_round_4_and_carries_its_provenance():
+    names = set(matcher_of(ROOT / "rules.yaml").rule_names)
+    items = corpus(ROUND4[0])
+    assert len(items) >= 300
+    for item in items:
+        assert item.raw.get("from") and item.raw.get("source"), item.raw
+        assert item.labels <= names, item.raw
+    titles = [" ".join(item.ann.title.split()) for item in items]
+    assert len(set(titles)) == len(titles), "an item twice in batch 4"
+    read = {" ".join(item.ann.title.split()) for name in ROUND4_READ for item in load_corpus(CORPUS / name)}
+    assert not set(titles) & read, "a batch-4 item was read by the round-4 tuning"
