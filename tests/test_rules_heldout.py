@@ -29,7 +29,7 @@ SEALED = {  # file -> sha256 when frozen / sealed (README § How the rules are e
     "heldout3.yaml": "f7659172e3afb3dd8ef601357e201fa428ee4c00e009ee06dd2a0852eae38c5b",
     "rules-experiment-r3.yaml": "512a2730ca86218a5fd5dea6e53ed632826dd88674ee8689c9712eef49ace7d2",
     "rules-frozen-r4.yaml": "4c182964a19d26589e9c985191088f75af1737f1839b90c54af9402d97acf438",
-    "heldout4.yaml": "HELDOUT4_SHA",
+    "heldout4.yaml": "1edc95d2a1cea9a38ca3e0130bd9dfee5e827400557bbd735d063d861deaf268",
 }
 BATCHES = ("heldout.yaml", "heldout2.yaml", "heldout3.yaml")
 EXPERIMENT = ("heldout3.yaml", "rules-experiment-r3.yaml")  # round 3, not adopted: scored on the batch after its freeze
@@ -66,7 +66,7 @@ def test_the_readme_states_the_frozen_held_out_score_and_its_misses():
         assert ("figures", batch, "rules-frozen-r2.yaml") in found
         assert ("misses", batch, "rules-frozen-r2.yaml") in found
     assert ("figures", *EXPERIMENT) in found
-    assert {("figures", *ROUND4), ("misses", *ROUND4), ("figures", pooled, "rules-frozen-r4.yaml")} <= found
+    assert {("figures", *ROUND4), ("misses", *ROUND4), ("figures", ROUND4[0], "rules-frozen-r2.yaml")} <= found
     assert {("figures", "train.yaml", "rules.yaml"), ("figures", "real.yaml", "rules.yaml")} <= found
 
 
