@@ -3,8 +3,8 @@ and every wrong verdict. Shared by tests/test_rules_corpus.py (tuning corpora) a
 tests/test_rules_heldout.py (the frozen held-out batch the README states).
 
 A corpus file is YAML: a list of items, or `{items: [...]}`. An item has `title`, optionally `summary`,
-`agency` and `category` (the structured fields the source gives, see docs/CONFIG.md), `labels` (rule names that should fire;
-`[]` for a quiet item), and its provenance (`from` or `provenance`).
+`agency` and `category` (the structured fields the source gives, see docs/CONFIG.md), `labels` (rule
+names that should fire; `[]` for a quiet item), and its provenance (`from` or `provenance`).
 """
 
 from __future__ import annotations
