@@ -119,3 +119,22 @@ def text_table(title: str, counts: dict[str, Counts]) -> list[str]:
         lines.append(f"  {name:18} {c.precision:9.3f} {plo:6.3f}–{phi:.3f} {c.recall:7.3f} {rlo:6.3f}–{rhi:.3f}"
                      f" {c.tp:4d}{c.fp:4d}{c.fn:4d}")
     return lines
+
+
+def agreement_table(first: list[Labelled], second: dict[str, frozenset[str]], names: tuple[str, ...]) -> list[str]:
+    """Per rule name: how often two labellers agree on the items both labelled (matched by title), with
+    Cohen's kappa. The markdown rows the README states (§ How the rules are evaluated)."""
+    pairs = [(item.labels, second[item.ann.title]) for item in first if item.ann.title in second]
+    rows = ["| topic | items | first labeller | second labeller | both | agreement | Cohen's κ |",
+            "|---|---|---|---|---|---|---|"]
+    for name in names:
+        a = [name in x for x, _ in pairs]
+        b = [name in y for _, y in pairs]
+        n = len(pairs)
+        agree = sum(x == y for x, y in zip(a, b, strict=True)) / n
+        pa, pb = sum(a) / n, sum(b) / n
+        chance = pa * pb + (1 - pa) * (1 - pb)
+        kappa = (agree - chance) / (1 - chance) if chance < 1 else 1.0
+        both = sum(x and y for x, y in zip(a, b, strict=True))
+        rows.append(f"| {name} | {n} | {sum(a)} | {sum(b)} | {both} | {agree:.3f} | {kappa:.3f} |")
+    return rows

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rulescore import figures_table, load_corpus, matcher_of, score, text_table
+from tests.rulescore import agreement_table, figures_table, load_corpus, matcher_of, score, text_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -153,3 +153,18 @@ def test_batches_4_and_5_are_new_to_the_rounds_before_them_and_carry_provenance(
     assert len(set(titles)) == len(titles), f"an item twice in {batch}"
     seen = {" ".join(item.ann.title.split()) for name in read for item in load_corpus(CORPUS / name)}
     assert not set(titles) & seen, f"an item of {batch} was read before it"
+
+
+def test_the_second_labellers_agreement_is_the_one_the_readme_states():
+    """README § How the rules are evaluated: a second, blind labelling of 420 items of batches 4 and 5."""
+    from ruamel.yaml import YAML
+
+    second = {item["title"]: frozenset(item["labels"] or ())
+              for item in YAML(typ="safe").load((CORPUS / "relabel-b45.yaml").read_text(encoding="utf-8"))}
+    assert len(second) == 420
+    first = corpus("heldout4.yaml+heldout5.yaml")
+    assert sum(item.ann.title in second for item in first) == 420, "a relabelled item is not in batch 4 or 5"
+    rows = agreement_table(first, second, matcher_of(ROOT / "rules.yaml").rule_names)
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- agreement: relabel-b45.yaml -->\n(.*?)\n<!-- /agreement -->", text, re.S)
+    assert block and block.group(1).splitlines() == rows, "README agreement table differs; computed:\n" + "\n".join(rows)
