@@ -167,4 +167,5 @@ def test_the_second_labellers_agreement_is_the_one_the_readme_states():
     rows = agreement_table(first, second, matcher_of(ROOT / "rules.yaml").rule_names)
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- agreement: relabel-b45.yaml -->\n(.*?)\n<!-- /agreement -->", text, re.S)
-    assert block and block.group(1).splitlines() == rows, "README agreement table differs; computed:\n" + "\n".join(rows)
+    assert block, "README states no agreement table"
+    assert block.group(1).splitlines() == rows, "README agreement table differs; computed:\n" + "\n".join(rows)
