@@ -1,6 +1,7 @@
-"""The README's evaluation figures are the computed ones (README § How the rules are evaluated).
+"""The README's evaluation figures are the computed ones (README § How the rules are evaluated, and
+docs/EVALUATION.md, its round-by-round history).
 
-Every `<!-- figures: CORPUS, RULES -->` block of the README is the table tests/rulescore.py computes
+Every `<!-- figures: CORPUS, RULES -->` block of either page is the table tests/rulescore.py computes
 for that corpus (tests/corpus/CORPUS; `a.yaml+b.yaml` pools batches) under that rules file
 (tests/corpus/RULES, or the shipped rules.yaml); every `<!-- misses: CORPUS, RULES -->` block lists
 exactly the wrong verdicts, in corpus order, each with the kind of wording a person wrote beside it.
@@ -22,6 +23,7 @@ from tests.rulescore import agreement_table, figures_table, load_corpus, matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+HISTORY = ROOT / "docs" / "EVALUATION.md"
 CORPUS = ROOT / "tests" / "corpus"
 SEALED = {  # file -> sha256 when frozen / sealed (README § How the rules are evaluated)
     "rules-frozen-r2.yaml": "0706a471d7f9897748ae1ed7a65f8f4cf84ec62ea3e5f6b4a137b3cab32ff5af",
@@ -48,8 +50,12 @@ R3_TRAIN_IN_BATCH_2 = {"'2023년 지역특화산업 육성사업-지역주력산
 BLOCK = re.compile(r"<!-- (figures|misses): ([\w.+-]+), ([\w.-]+) -->\n(.*?)\n<!-- /\1 -->", re.S)
 
 
+def pages() -> str:
+    return README.read_text(encoding="utf-8") + "\n" + HISTORY.read_text(encoding="utf-8")
+
+
 def blocks() -> list[tuple[str, str, str, str]]:
-    return BLOCK.findall(README.read_text(encoding="utf-8"))
+    return BLOCK.findall(pages())
 
 
 def corpus(spec: str) -> list:
@@ -78,6 +84,8 @@ def test_the_readme_states_the_frozen_held_out_score_and_its_misses():
     assert {("figures", *ROUND5), ("figures", ROUND5[0], ROUND4[1]), ("misses", ROUND5[0], ROUND4[1]),
             ("figures", ROUND4_HELD_OUT, ROUND4[1])} <= found
     assert {("figures", *ROUND6), ("figures", ROUND6[0], ROUND4[1]), ("misses", ROUND6[0], ROUND4[1])} <= found
+    stated = f"<!-- figures: {ROUND4_HELD_OUT}, {ROUND4[1]} -->"
+    assert stated in README.read_text(encoding="utf-8"), "the README itself states the shipped rules' held-out score"
     assert {("figures", "train.yaml", "rules.yaml"), ("figures", "real.yaml", "rules.yaml")} <= found
 
 
@@ -91,7 +99,7 @@ def test_the_round_3_experiment_gains_nothing_on_the_batch_after_its_freeze():
 def test_frozen_rules_and_sealed_batch_are_unchanged(name):
     digest = hashlib.sha256((CORPUS / name).read_bytes()).hexdigest()
     assert digest == SEALED[name], f"{name} changed after it was frozen/sealed: never edit it, start a new round"
-    assert SEALED[name] in README.read_text(encoding="utf-8")
+    assert SEALED[name] in pages()
 
 
 @pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "figures"], ids=_id)
