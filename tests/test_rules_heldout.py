@@ -13,6 +13,7 @@ experiments were not adopted); none shares an item with anything read before it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -58,13 +59,29 @@ def blocks() -> list[tuple[str, str, str, str]]:
     return BLOCK.findall(pages())
 
 
+@functools.cache
+def _file(name: str) -> tuple:
+    return tuple(load_corpus(CORPUS / name))  # each corpus file read once per test process
+
+
 def corpus(spec: str) -> list:
     """`heldout.yaml+heldout2.yaml+heldout3.yaml`: the items of each file, in order (batches pooled)."""
-    return [item for name in spec.split("+") for item in load_corpus(CORPUS / name)]
+    return [item for name in spec.split("+") for item in _file(name)]
+
+
+def titles(spec: str) -> list[str]:
+    """The items' titles, white space collapsed (how a title is compared across files)."""
+    return [" ".join(item.ann.title.split()) for item in corpus(spec)]
 
 
 def rules_path(name: str) -> Path:
     return ROOT / name if name == "rules.yaml" else CORPUS / name
+
+
+@functools.cache
+def rules(name: str):
+    """The matcher of a rules file (the shipped rules.yaml, or a frozen copy in tests/corpus), built once."""
+    return matcher_of(rules_path(name))
 
 
 def _id(block: tuple[str, str, str, str]) -> str:
@@ -92,7 +109,7 @@ def test_the_readme_states_the_frozen_held_out_score_and_its_misses():
 def test_the_round_3_experiment_gains_nothing_on_the_batch_after_its_freeze():
     """The README's reason for not adopting it: on batch 3 it gives the round-2 rules' verdicts."""
     items = corpus(EXPERIMENT[0])
-    assert score(matcher_of(CORPUS / EXPERIMENT[1]), items) == score(matcher_of(CORPUS / "rules-frozen-r2.yaml"), items)
+    assert score(rules(EXPERIMENT[1]), items) == score(rules("rules-frozen-r2.yaml"), items)
 
 
 @pytest.mark.parametrize("name", sorted(SEALED))
@@ -104,18 +121,18 @@ def test_frozen_rules_and_sealed_batch_are_unchanged(name):
 
 @pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "figures"], ids=_id)
 def test_readme_figures_are_the_computed_ones(block):
-    _, corpus_spec, rules, text = block
-    counts, _ = score(matcher_of(rules_path(rules)), corpus(corpus_spec))
-    print("\n" + "\n".join(text_table(f"{corpus_spec} under {rules}", counts)))
+    _, corpus_spec, rules_name, text = block
+    counts, _ = score(rules(rules_name), corpus(corpus_spec))
+    print("\n" + "\n".join(text_table(f"{corpus_spec} under {rules_name}", counts)))
     assert text.strip().splitlines() == figures_table(counts), (
-        f"README figures for {corpus_spec} under {rules} are not the computed ones; computed:\n"
+        f"README figures for {corpus_spec} under {rules_name} are not the computed ones; computed:\n"
         + "\n".join(figures_table(counts)))
 
 
 @pytest.mark.parametrize("block", [b for b in blocks() if b[0] == "misses"], ids=_id)
 def test_readme_lists_every_wrong_verdict_with_its_kind_of_wording(block):
-    _, corpus_spec, rules, text = block
-    _, wrong = score(matcher_of(rules_path(rules)), corpus(corpus_spec))
+    _, corpus_spec, rules_name, text = block
+    _, wrong = score(rules(rules_name), corpus(corpus_spec))
     rows = [[cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
             for line in text.splitlines()[2:]]  # a title's own `|` is written `\|`
     listed = [(verdict, rule, title) for verdict, rule, title, *_ in rows]
@@ -127,28 +144,25 @@ def test_readme_lists_every_wrong_verdict_with_its_kind_of_wording(block):
 
 
 def test_held_out_items_carry_provenance_and_name_shipped_rules():
-    names = set(matcher_of(ROOT / "rules.yaml").rule_names)
+    names = set(rules("rules.yaml").rule_names)
     items = corpus("+".join(BATCHES))
     assert len(items) >= 700
     for item in items:
         assert item.raw.get("from"), item.raw
         assert item.labels <= names, item.raw
-    titles = [" ".join(item.ann.title.split()) for item in items]
-    assert len(set(titles)) == len(titles), "an item in two batches"
-    tuning = {" ".join(item.ann.title.split()) for name in ("real.yaml", "train.yaml")
-              for item in load_corpus(CORPUS / name)}
-    assert not set(titles) & tuning, "a held-out item is in the tuning corpus"
-    r3_train = load_corpus(CORPUS / R3_TRAIN)
-    assert all(item.raw.get("provenance") and item.labels <= names for item in r3_train)
-    leaked = set(titles) & {" ".join(item.ann.title.split()) for item in r3_train}
+    held_out = titles("+".join(BATCHES))
+    assert len(set(held_out)) == len(held_out), "an item in two batches"
+    assert not set(held_out) & set(titles("real.yaml+train.yaml")), "a held-out item is in the tuning corpus"
+    assert all(item.raw.get("provenance") and item.labels <= names for item in corpus(R3_TRAIN))
+    leaked = set(held_out) & set(titles(R3_TRAIN))
     assert leaked == R3_TRAIN_IN_BATCH_2, "the round-3 training items share an item with a held-out batch"
 
 
 def test_the_round_5_experiment_adds_a_false_alarm_and_no_catch_on_the_batch_after_its_freeze():
     """The README's reason for not adopting it."""
     items = corpus(ROUND5[0])
-    r5, _ = score(matcher_of(CORPUS / ROUND5[1]), items)
-    r4, _ = score(matcher_of(CORPUS / ROUND4[1]), items)
+    r5, _ = score(rules(ROUND5[1]), items)
+    r4, _ = score(rules(ROUND4[1]), items)
     assert all(r5[name].tp == r4[name].tp for name in r4)
     assert sum(c.fp for c in r5.values()) > sum(c.fp for c in r4.values())
 
@@ -156,22 +170,21 @@ def test_the_round_5_experiment_adds_a_false_alarm_and_no_catch_on_the_batch_aft
 def test_the_round_6_experiment_gives_round_4s_verdicts_on_the_batch_after_its_freeze():
     """The README's reason for not adopting it."""
     items = corpus(ROUND6[0])
-    assert score(matcher_of(CORPUS / ROUND6[1]), items) == score(matcher_of(CORPUS / ROUND4[1]), items)
+    assert score(rules(ROUND6[1]), items) == score(rules(ROUND4[1]), items)
 
 
 @pytest.mark.parametrize("batch, read", [(ROUND4[0], ROUND4_READ), (ROUND5[0], (*ROUND4_READ, ROUND4[0])),
                                          (ROUND6[0], (*ROUND4_READ, ROUND4[0], ROUND5[0]))])
-def test_batches_4_and_5_are_new_to_the_rounds_before_them_and_carry_provenance(batch, read):
-    names = set(matcher_of(ROOT / "rules.yaml").rule_names)
+def test_batches_4_to_6_are_new_to_the_rounds_before_them_and_carry_provenance(batch, read):
+    names = set(rules("rules.yaml").rule_names)
     items = corpus(batch)
     assert len(items) >= 300
     for item in items:
         assert item.raw.get("from") and item.raw.get("source"), item.raw
         assert item.labels <= names, item.raw
-    titles = [" ".join(item.ann.title.split()) for item in items]
-    assert len(set(titles)) == len(titles), f"an item twice in {batch}"
-    seen = {" ".join(item.ann.title.split()) for name in read for item in load_corpus(CORPUS / name)}
-    assert not set(titles) & seen, f"an item of {batch} was read before it"
+    new = titles(batch)
+    assert len(set(new)) == len(new), f"an item twice in {batch}"
+    assert not set(new) & set(titles("+".join(read))), f"an item of {batch} was read before it"
 
 
 def test_the_second_labellers_agreement_is_the_one_the_readme_states():
@@ -183,7 +196,7 @@ def test_the_second_labellers_agreement_is_the_one_the_readme_states():
     assert len(second) == 420
     first = corpus("heldout4.yaml+heldout5.yaml")
     assert sum(item.ann.title in second for item in first) == 420, "a relabelled item is not in batch 4 or 5"
-    rows = agreement_table(first, second, matcher_of(ROOT / "rules.yaml").rule_names)
+    rows = agreement_table(first, second, rules("rules.yaml").rule_names)
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- agreement: relabel-b45.yaml -->\n(.*?)\n<!-- /agreement -->", text, re.S)
     assert block, "README states no agreement table"
