@@ -98,13 +98,17 @@ def score(matcher: Matcher, items: list[Labelled]) -> tuple[dict[str, Counts], l
     return {name: Counts(*c) for name, c in counts.items()}, wrong
 
 
+def _intervals(c: Counts) -> tuple[float, float, float, float]:
+    """The 95% Wilson intervals of precision and recall: (p low, p high, r low, r high)."""
+    return (*wilson(c.tp, c.tp + c.fp), *wilson(c.tp, c.tp + c.fn))
+
+
 def figures_table(counts: dict[str, Counts]) -> list[str]:
     """The README's table of one scoring: per rule precision and recall, each with its 95% interval."""
     lines = ["| rule | precision | 95% interval | recall | 95% interval | tp | fp | fn |",
              "|---|---|---|---|---|---|---|---|"]
     for name, c in counts.items():
-        plo, phi = wilson(c.tp, c.tp + c.fp)
-        rlo, rhi = wilson(c.tp, c.tp + c.fn)
+        plo, phi, rlo, rhi = _intervals(c)
         lines.append(f"| {name} | {c.precision:.3f} ({c.tp}/{c.tp + c.fp}) | {plo:.3f}–{phi:.3f} "
                      f"| {c.recall:.3f} ({c.tp}/{c.tp + c.fn}) | {rlo:.3f}–{rhi:.3f} | {c.tp} | {c.fp} | {c.fn} |")
     return lines
@@ -114,8 +118,7 @@ def text_table(title: str, counts: dict[str, Counts]) -> list[str]:
     """The same figures for a terminal (`pytest -s`)."""
     lines = [title, f"  {'rule':18} {'precision':>9} {'interval':>13} {'recall':>7} {'interval':>13}   tp  fp  fn"]
     for name, c in counts.items():
-        plo, phi = wilson(c.tp, c.tp + c.fp)
-        rlo, rhi = wilson(c.tp, c.tp + c.fn)
+        plo, phi, rlo, rhi = _intervals(c)
         lines.append(f"  {name:18} {c.precision:9.3f} {plo:6.3f}–{phi:.3f} {c.recall:7.3f} {rlo:6.3f}–{rhi:.3f}"
                      f" {c.tp:4d}{c.fp:4d}{c.fn:4d}")
     return lines
