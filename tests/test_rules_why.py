@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from tests.rulescore import load_corpus
 from watcher.cli import cli
 from watcher.config.load import load_rules
+from watcher.match.keywords import _compile_keyword, _identity, _is_regex, _squash, normalize
 from watcher.match.matcher import Matcher
-from watcher.match.why import REASONS, explain
+from watcher.match.why import COMMON_WORDS, REASONS, common_word, explain, required_words
 from watcher.models import Announcement, Rule, RuleSet, Source
 from watcher.store import Store
 
@@ -109,6 +110,71 @@ def test_a_word_of_a_named_synonym_group_says_which_group():
 def test_nothing_close_says_so():
     why = why_of(DEVICES, ann("소상공인 라이브커머스 참가기업 모집"))
     assert why.reason == "closest" and why.keyword is None and "nor any piece" in why.detail
+
+
+# ---------------------------------------------------------------- words too common to tell
+
+HEALTH_CALL = "re:보건\\s*산업[^,]{0,25}통합\\s*공고"  # rules.yaml: needs 보건, 산업, 통합, 공고
+
+
+def test_a_title_holding_only_common_words_of_the_shipped_rules_is_told_so_plainly():
+    """공고 and 통합 are words of the 보건산업 통합공고 regex, and of nearly every call: no rule names it."""
+    rules = load_rules(ROOT / "rules.yaml", env={})
+    for why in explain(rules, ann("2026년 창업기업 통합 모집 공고")):
+        assert (why.reason, why.keyword, why.score) == ("closest", None, 0.0), why
+        assert "only words too common to tell are there" in why.detail, why
+    devices = explain(rules, ann("2026년 통합 공고"), "medical-devices")[0]
+    assert devices.keyword is None and "('통합', '공고')" in devices.detail
+
+
+def test_a_telling_piece_beats_a_regex_holding_more_common_words():
+    """산업, 통합, 공고 are three of the regex's four words, but 의료 is the only telling word there."""
+    rule = Rule(name="devices", any=(HEALTH_CALL, "의료기기"))
+    why = why_of(rule, ann("의료 산업 통합 공고"))
+    assert (why.reason, why.keyword, why.text) == ("closest", "의료기기", "의료")
+
+
+def test_a_regex_scores_by_its_telling_words_and_still_names_every_missing_word():
+    why = why_of(Rule(name="devices", any=(HEALTH_CALL,)), ann("보건 인력 통합 공고"))
+    assert (why.keyword, why.text, why.score) == (HEALTH_CALL, "보건, 통합, 공고", 0.9)
+    assert "not 산업" in why.detail
+
+
+def test_a_common_word_inside_a_longer_one_does_not_bring_a_literal_keyword_close():
+    """소기업 and 기업 of 연구소기업 are in 중소기업: the item says nothing of 연구소기업."""
+    why = why_of(Rule(name="zones", any=("연구소기업",)), ann("중소기업 수출 지원"))
+    assert (why.keyword, why.score) == (None, 0.0)
+    assert why.detail.endswith("only words too common to tell are there ('소기업')")  # not 기업, nor 소기
+
+
+def test_a_piece_made_only_of_common_words_is_not_close():
+    assert common_word("기술창업") and not common_word("기술창") and not common_word("의료기업")
+    why = why_of(Rule(name="zones", any=("특구형 기술창업 스튜디오",)), ann("기술창업 아카데미 모집"))
+    assert why.keyword is None and "'기술창업'" in why.detail
+
+
+def test_the_common_words_are_the_ones_the_tuning_corpus_shows_common_and_untelling():
+    """The measurement behind COMMON_WORDS (its comment in watcher/match/why.py): on real.yaml, a common
+    word is in at least 1% of the titles no rule wants, and a title holding it is wanted less than 2.5
+    times as often as at the base rate. Every listed word meets it, and so does no required word of a
+    shipped regex left off the list."""
+    items = load_corpus(ROOT / "tests" / "corpus" / "real.yaml")
+    titles = [(_squash(normalize(item.ann.title)), bool(item.labels)) for item in items]
+    quiet = [t for t, wanted in titles if not wanted]
+    base = 1 - len(quiet) / len(titles)
+
+    def common(word: str) -> bool:
+        holding = [wanted for t, wanted in titles if word in t]
+        return sum(word in t for t in quiet) >= 0.01 * len(quiet) and sum(holding) < 2.5 * base * len(holding)
+
+    assert len(titles) == 1052 and round(base, 3) == 0.156
+    assert [w for w in sorted(COMMON_WORDS) if not common(w)] == []
+    rules = load_rules(ROOT / "rules.yaml", env={})
+    groups = {_identity(w): g for g in rules.synonyms for w in g}
+    regexes = {w for r in rules.rules for kw in r.any for w in groups.get(_identity(kw), (kw,)) if _is_regex(w)}
+    words = {w for kw in regexes for part in required_words(_compile_keyword(kw)) or () for w in part}
+    assert {"공고", "통합", "산업", "ai"} <= words and not common("의료") and not common("보건")
+    assert sorted(w for w in words if common(w) and w not in COMMON_WORDS) == []
 
 
 @pytest.mark.parametrize("corpus", ["train.yaml", "heldout2.yaml", "heldout3.yaml"])
