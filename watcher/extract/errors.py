@@ -13,7 +13,7 @@ class ExtractError(Exception):
 class Text:
     """What a reader got out of one file.
 
-    `partial` is True when the text is known to be incomplete (a 배포용 body read through its preview,
+    `partial` is True when the text is known to be incomplete (a locked or undecryptable body read through its preview,
     a truncated stream, a cap reached); `note` says why in one line."""
 
     text: str

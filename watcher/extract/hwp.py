@@ -7,8 +7,10 @@ sequence of records, each with a 32-bit header (tag 10 bits, level 10 bits, size
 0xFFF means a 32-bit size follows). Paragraph text is in HWPTAG_PARA_TEXT (67) records as UTF-16LE,
 at every level, so table cells, headers and footnotes come in document order after the paragraph
 that holds them. Inside it, char controls (0, 10, 13, 24-31) take one code unit; inline and
-extended controls (every other code below 32) take eight. `PrvText` is Hancom's plain preview
-(UTF-16LE, the first ~1,000 characters); a 배포용 or unreadable body falls back to it, `partial`.
+extended controls (every other code below 32) take eight. A 배포용 body is read from
+`ViewText/Section*`, decrypted by hwpdist.py into the same records. `PrvText` is Hancom's plain
+preview (UTF-16LE, the first ~1,000 characters); a password or DRM body, or one that cannot be read
+or decrypted, falls back to it, `partial`.
 
 Every loop advances: records by at least their 4-byte header, text by at least one code unit, and
 inflating stops at the cap or when a step makes no progress.
@@ -26,6 +28,7 @@ from typing import NamedTuple
 
 import olefile
 
+from watcher.extract import hwpdist
 from watcher.extract.errors import ExtractError, Text
 
 SIGNATURE = b"HWP Document File"
@@ -147,9 +150,12 @@ def _one_line(e: BaseException) -> str:
 
 
 def _header(ole: olefile.OleFileIO, size: int) -> tuple[int, int]:
-    if not ole.exists("FileHeader"):
+    if ole.get_type("FileHeader") != olefile.STGTY_STREAM:  # False when missing; a storage when damaged
         raise ExtractError("hwp: OLE2 file without FileHeader (not an HWP 5 document)")
-    head, whole = _read(ole, "FileHeader", 256)
+    try:
+        head, whole = _read(ole, "FileHeader", 256)
+    except Exception as e:  # olefile reads the mini FAT lazily: a damaged one fails here
+        raise ExtractError(f"hwp: damaged OLE2 file ({_one_line(e)})") from None
     if not whole:
         raise ExtractError(f"hwp: truncated file ({size} bytes; FileHeader lies past the end)")
     if not head.startswith(SIGNATURE) or len(head) < 40:
@@ -194,19 +200,22 @@ def read_hwp(data: bytes, max_chars: int = MAX_CHARS, max_inflated: int = MAX_IN
         version, flags = _header(ole, len(data))
         if version >> 24 != 5:
             raise ExtractError(f"hwp: version {version_text(version)} is not HWP 5.x")
-        locked = flags & (FLAG_PASSWORD | FLAG_DISTRIBUTION | FLAG_DRM)
-        sections = [] if locked else _sections(ole, "BodyText")
+        locked = flags & (FLAG_PASSWORD | FLAG_DRM)
+        distributed = bool(flags & FLAG_DISTRIBUTION) and not locked
+        sections = [] if locked else _sections(ole, "ViewText" if distributed else "BodyText")
         if not sections:
-            why = ("배포용 document: body encrypted" if flags & FLAG_DISTRIBUTION
-                   else "password-protected document" if flags & FLAG_PASSWORD
-                   else "DRM-protected document" if flags & FLAG_DRM else "no BodyText sections")
+            why = ("password-protected document" if flags & FLAG_PASSWORD
+                   else "DRM-protected document" if flags & FLAG_DRM
+                   else "배포용 document without ViewText sections" if distributed else "no BodyText sections")
             return _fallback(ole, why)
+        what = "배포용 body" if distributed else "body"
         try:
-            text, note = _body(ole, sections, bool(flags & FLAG_COMPRESSED), max_chars, max_inflated)
+            text, note = _body(ole, sections, bool(flags & FLAG_COMPRESSED), max_chars, max_inflated,
+                               distributed)
         except Exception as e:  # a damaged stream (bad sector chain ...): the preview is better than nothing
-            return _fallback(ole, f"body unreadable ({_one_line(e)})")
+            return _fallback(ole, f"{what} unreadable ({_one_line(e)})")
         if not text.strip():
-            return _fallback(ole, note[5:] if note else "body holds no text")
+            return _fallback(ole, (f"{what}: " if distributed else "") + (note[5:] if note else "body holds no text"))
         return Text(text, bool(note), note)
     finally:
         ole.close()
@@ -223,7 +232,7 @@ def _fallback(ole: olefile.OleFileIO, why: str) -> Text:
 
 
 def _body(ole: olefile.OleFileIO, sections: list[str], compressed: bool, max_chars: int,
-          max_inflated: int) -> tuple[str, str]:
+          max_inflated: int, distributed: bool = False) -> tuple[str, str]:
     out: list[str] = []
     chars = 0
     budget = max_inflated
@@ -232,9 +241,19 @@ def _body(ole: olefile.OleFileIO, sections: list[str], compressed: bool, max_cha
         raw, whole = _read(ole, name)
         if not whole:
             notes.append(f"truncated file: {name} has {len(raw)} of {ole.get_size(name)} bytes")
+        if distributed:
+            try:
+                raw, cut = hwpdist.decrypt_section(raw)
+            except ExtractError as e:
+                notes.append(f"{name}: {e}")
+                continue
+            if cut:
+                notes.append(f"{name}: {cut}")
         if compressed:
             buf, complete = inflate(raw, budget)
-            if not complete:
+            if not complete and distributed and not buf:
+                notes.append(f"{name} does not inflate once decrypted (wrong key or damaged stream)")
+            elif not complete:
                 notes.append(f"{name} {'cut at the size cap' if len(buf) >= budget else 'truncated'}")
         else:
             buf = raw[:budget]

@@ -54,7 +54,7 @@ class Result:
     kind: str | None  # the real type: hwp, hwpx, pdf; None when unknown
     text: str
     chars: int
-    partial: bool  # text known incomplete (배포용 preview, truncated stream, a cap)
+    partial: bool  # text known incomplete (a PrvText fallback, truncated stream, a cap)
     error: str  # "" on success; else one line naming the stage
     note: str  # one line: why partial, or an extension that lied
     ms: float  # wall time including the child
