@@ -10,6 +10,8 @@ names that should fire; `[]` for a quiet item), and its provenance (`from` or `p
 from __future__ import annotations
 
 import math
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,3 +143,32 @@ def agreement_table(first: list[Labelled], second: dict[str, frozenset[str]], na
         both = sum(x and y for x, y in zip(a, b, strict=True))
         rows.append(f"| {name} | {n} | {sum(a)} | {sum(b)} | {both} | {agree:.3f} | {kappa:.3f} |")
     return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.rulescore CORPUS... [--rules FILE]`: per rule precision and recall with intervals, then
+    every wrong verdict, for a labelled corpus (a tests/corpus file, or what `watcher labels export` wrote)
+    under a rules file (default: the shipped rules.yaml). Several corpora are pooled."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.rulescore", description=main.__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="+", type=Path, help="labelled corpus files (YAML), pooled")
+    parser.add_argument("--rules", type=Path, default=Path(__file__).resolve().parent.parent / "rules.yaml")
+    args = parser.parse_args(argv)
+    try:
+        items = [item for path in args.corpus for item in load_corpus(path)]
+        matcher = matcher_of(args.rules)
+    except Exception as exc:  # a missing file, bad YAML, an item without a title, bad rules: one line
+        print(f"rulescore: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 2
+    counts, wrong = score(matcher, items)
+    print("\n".join(text_table(f"{' + '.join(map(str, args.corpus))} ({len(items)} items) under {args.rules}",
+                               counts)))
+    for w in wrong:
+        print(f"  {w.kind:11} {w.rule:18} {w.title}" + (f"  [{', '.join(w.keywords)}]" if w.keywords else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the listing quietly
+    raise SystemExit(main())

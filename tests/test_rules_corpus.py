@@ -14,6 +14,8 @@ over to items the tuning did not look at.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,3 +180,30 @@ def test_no_topic_below_95_95_on_the_tuning_corpus(ruleset, corpus):
     print(f"\n{report}")
     low = [name for name, c in counts.items() if c.precision < MIN_PRECISION or c.recall < MIN_RECALL]
     assert not low, f"below precision {MIN_PRECISION} / recall {MIN_RECALL}: {low}\n{report}"
+
+
+def test_rulescore_scores_a_labelled_file_from_the_command_line(tmp_path):
+    """`python -m tests.rulescore FILE --rules RULES`: how a team's `watcher labels export` is scored."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: devices\n    channel: '#d'\n    any: [의료기기]\n", encoding="utf-8")
+    corpus = tmp_path / "judged.yaml"
+    corpus.write_text("- {title: '의료기기 인허가 지원', labels: [devices]}\n"
+                      "- {title: '체외진단 기업 모집', labels: [devices]}\n"
+                      "- {title: '의료기기 부고', labels: []}\n"
+                      "- {title: '반도체 공정 지원', labels: []}\n", encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "tests.rulescore", str(corpus), "--rules", str(rules)],
+                          cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    row = next(line.split() for line in done.stdout.splitlines() if line.strip().startswith("devices"))
+    assert row[-3:] == ["1", "1", "1"]  # tp, fp, fn
+    assert "missed      devices" in done.stdout and "체외진단 기업 모집" in done.stdout
+    assert "false alarm devices" in done.stdout and "의료기기 부고" in done.stdout
+
+
+def test_rulescore_says_in_one_line_what_is_wrong_with_its_input(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "tests.rulescore", str(tmp_path / "none.yaml")],
+                          cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "none.yaml" in done.stderr
