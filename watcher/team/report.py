@@ -196,7 +196,7 @@ def corpus_yaml(items: list[dict[str, Any]], now: datetime) -> str:
         f"# Exported {now.isoformat(timespec='seconds')}. labels = the rules the team wanted the call from:",
         "#   kept (taken, or given a state other than 관심 없음) -> the rules that alerted it;",
         "#   dismissed (관심 없음) -> []; missed (놓친 공고, a stored call no alert announced) -> its rule.",
-        "# kind: the source id. Score it like tests/test_rules_corpus.py scores tests/corpus/real.yaml.",
+        "# kind: the source id. Score it: .venv/bin/python -m tests.rulescore THIS_FILE --rules RULES_FILE",
         "",
         "provenance:",
         f"  team: &team {{tool: \"watcher labels export\", exported: {_q(now.isoformat(timespec='seconds'))}}}",
